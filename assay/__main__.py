@@ -1,0 +1,134 @@
+"""The ``assay`` command: one entry point for every stage of the flow.
+
+Each subcommand is a Django management command living in the app that owns its stage; this
+module maps the public, hyphenated names to them, prints one overview for ``assay --help``,
+applies pending migrations to the embedded database, and turns an unreachable database into
+one clear line instead of a traceback. Unknown names pass through to Django (``assay migrate``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple
+
+
+class _Sub(NamedTuple):
+    app: str
+    command: str
+
+
+# Public name -> (app, management command), in the order of the flow.
+COMMANDS: dict[str, _Sub] = {
+    "demo": _Sub("demo", "demo"),
+    "import-register": _Sub("register", "import_register"),
+    "import-posts": _Sub("evidence", "import_posts"),
+    "run-rules": _Sub("criteria", "run_rules"),
+    "link": _Sub("linkage", "link"),
+    "triage": _Sub("review", "triage"),
+    "serve": _Sub("review", "serve"),
+    "createuser": _Sub("oversight", "createuser"),
+    "audit": _Sub("oversight", "audit"),
+}
+
+_INTRO = """\
+assay: accountable social-media conduct review for membership organisations.
+
+Collects public posts, matches them against approved rule sets, links authors to the
+membership register, and puts each case before reviewers; every step is audited.
+
+usage: assay <command> [options]      (assay <command> --help for its options)
+
+commands:"""
+
+_OUTRO = """
+Other Django management commands pass through, e.g. `assay migrate`, `assay showmigrations`.
+Settings come from the environment (see .env.example); data lives in ASSAY_DATA_DIR (./var)."""
+
+
+def _print_overview() -> None:
+    from django.core.management import load_command_class
+
+    print(_INTRO)
+    for name, sub in COMMANDS.items():
+        help_text = load_command_class(sub.app, sub.command).help.split("\n")[0]
+        print(f"  {name:<17}{help_text}")
+    print(_OUTRO)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _prepare_database() -> None:
+    """Check the database answers; bring the embedded one up to date, ask for others."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    executor = MigrationExecutor(connection)
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
+    if connection.vendor == "sqlite":
+        call_command("migrate", interactive=False, verbosity=0)
+    else:
+        raise SystemExit(
+            f"assay: the database at {_safe_url(settings.DATABASE_URL)} has unapplied migrations; "
+            "run `assay migrate` first"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
+    try:
+        import django
+
+        django.setup()
+    except ValueError as exc:  # a malformed setting, named by the settings helpers
+        raise SystemExit(f"assay: bad setting: {exc}") from None
+
+    if not args or args[0] in {"-h", "--help", "help"}:
+        _print_overview()
+        return
+    if args[0] == "--version":
+        from importlib.metadata import version
+
+        print(f"assay {version('assay')}")
+        return
+
+    from django.conf import settings
+    from django.db.utils import OperationalError
+
+    name, rest = args[0], args[1:]
+    sub = COMMANDS.get(name)
+    try:
+        if sub is None:
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line(["assay", name, *rest])
+            return
+        if not {"-h", "--help"} & set(rest):
+            _prepare_database()
+        from django.core.management import load_command_class
+
+        load_command_class(sub.app, sub.command).run_from_argv(["assay", name, *rest])
+    except OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SystemExit(
+            f"assay: cannot use the database at {_safe_url(settings.DATABASE_URL)}: {first_line}"
+        ) from None
+
+
+if __name__ == "__main__":
+    main()

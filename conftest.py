@@ -1,0 +1,56 @@
+"""Shared fixtures: a fixed cast of users by role, and the browser set-up for Debian's Chromium.
+
+The cast: olivia (operator), rita and ravi (reviewers), lena (lead), otto (oversight).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API beside live_server
+
+PASSWORD = "correct horse battery staple"
+
+CAST = {
+    "olivia": "operator",
+    "rita": "reviewer",
+    "ravi": "reviewer",
+    "lena": "lead",
+    "otto": "oversight",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings: Any, tmp_path: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def cast(db: Any) -> dict[str, Any]:
+    """The fixed cast, created through the same service as `assay createuser`."""
+    from oversight.services import create_user
+
+    return {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's Chromium (never a downloaded browser) with flags that suit this machine."""
+    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
+    }

@@ -1,0 +1,36 @@
+"""The roles people have in assay, as Django groups. Need-to-know follows from the role."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"  # compliance staff: run collections, rule sets, triage, assign cases
+    REVIEWER = "reviewer"  # volunteer reviewers: only the cases assigned to them
+    LEAD = "lead"  # senior reviewers: all cases, sign-off of adverse decisions
+    OVERSIGHT = "oversight"  # the oversight body: aggregates and rule sets, never members' posts
+
+
+ROLE_HELP = {
+    Role.OPERATOR: "runs collections, rule sets and triage; sees and assigns all cases",
+    Role.REVIEWER: "sees and decides only the cases assigned to them",
+    Role.LEAD: "sees all cases; signs off adverse decisions",
+    Role.OVERSIGHT: "sees aggregates and rule sets, never members' posts",
+}
+
+
+def roles_of(user: Any) -> set[Role]:
+    """The roles a user holds (superusers count as operators)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    names = {g.name for g in user.groups.all()}
+    found = {r for r in Role if r.value in names}
+    if user.is_superuser:
+        found.add(Role.OPERATOR)
+    return found
+
+
+def has_role(user: Any, *roles: Role) -> bool:
+    return bool(roles_of(user) & set(roles))

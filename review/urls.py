@@ -1,0 +1,5 @@
+"""Review pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
