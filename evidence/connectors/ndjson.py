@@ -1,0 +1,127 @@
+"""assay's normalised NDJSON post format: one JSON object per line.
+
+    {"platform": "x", "id": "1790000000000000001", "kind": "reply", "parent_id": "1789...",
+     "text": "…", "lang": "en", "url": "https://x.com/…", "created_at": "2026-05-01T12:00:00Z",
+     "author": {"id": "42", "handle": "jsmith_84", "name": "John Smith", "bio": "…",
+                "location": "Leeds", "url": "…"}}
+
+Required: ``platform``, ``id``, ``text`` (may be empty). ``author`` may be absent when the
+platform withholds it; such posts are evidence that cannot be linked. The whole object is kept
+as the raw evidence; its canonical sha256 is computed here. See docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from evidence.connectors.base import (
+    KINDS,
+    PLATFORMS,
+    AccountRecord,
+    PostRecord,
+    Record,
+    RecordError,
+    Rejected,
+    canonical_sha256,
+)
+
+NAME = "ndjson"
+VERSION = "1.0"
+MAX_LINE_BYTES = 1_000_000
+_RAW_KEEP = 10_000  # characters of a rejected line kept in quarantine
+
+
+def _str_field(obj: dict[str, Any], key: str, *, required: bool = False, where: str = "") -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise RecordError(f"missing required field {where}{key!r}")
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(f"field {where}{key!r} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _datetime_field(obj: dict[str, Any], key: str) -> datetime | None:
+    raw = _str_field(obj, key)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise RecordError(f"field {key!r} is not an ISO 8601 date-time: {raw[:40]!r}") from None
+    if value.tzinfo is None:
+        raise RecordError(f"field {key!r} has no time zone (use Z or +00:00): {raw[:40]!r}")
+    return value
+
+
+def parse_item(obj: Any, position: str = "") -> Record:
+    """Normalise one decoded object; raises RecordError naming the bad field."""
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+    platform = _str_field(obj, "platform", required=True)
+    if platform not in PLATFORMS:
+        raise RecordError(f"unknown platform {platform!r} (expected one of {', '.join(sorted(PLATFORMS))})")
+    platform_id = _str_field(obj, "id", required=True)
+    if not platform_id:
+        raise RecordError("field 'id' is empty")
+    if "text" not in obj:
+        raise RecordError("missing required field 'text'")
+    kind = _str_field(obj, "kind") or "post"
+    if kind not in KINDS:
+        raise RecordError(f"unknown kind {kind!r} (expected one of {', '.join(sorted(KINDS))})")
+    post = PostRecord(
+        platform=platform,
+        platform_id=platform_id,
+        text=_str_field(obj, "text"),
+        kind=kind,
+        parent_platform_id=_str_field(obj, "parent_id"),
+        lang=_str_field(obj, "lang")[:16],
+        url=_str_field(obj, "url")[:500],
+        created_at=_datetime_field(obj, "created_at"),
+    )
+    account = None
+    author = obj.get("author")
+    if author is not None:
+        if not isinstance(author, dict):
+            raise RecordError(f"field 'author' must be an object, not {type(author).__name__}")
+        account = AccountRecord(
+            platform=platform,
+            platform_id=_str_field(author, "id", required=True, where="author."),
+            handle=_str_field(author, "handle", where="author.").lstrip("@")[:255],
+            display_name=_str_field(author, "name", where="author.")[:255],
+            bio=_str_field(author, "bio", where="author."),
+            location=_str_field(author, "location", where="author.")[:255],
+            url=_str_field(author, "url", where="author.")[:500],
+        )
+    return Record(post=post, account=account, raw=obj, position=position, sha256=canonical_sha256(obj))
+
+
+def read(stream: IO[bytes], *, start_line: int = 0) -> Iterator[tuple[int, Record | Rejected]]:
+    """Yield (line number, Record or Rejected) for each non-blank line after ``start_line``."""
+    for number, line in enumerate(stream, start=1):
+        if number <= start_line or not line.strip():
+            continue
+        position = f"line {number}"
+        if len(line) > MAX_LINE_BYTES:
+            yield number, Rejected(position, f"line longer than {MAX_LINE_BYTES} bytes", "")
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, Rejected(position, f"not UTF-8 ({exc.reason} at byte {exc.start})", repr(line[:_RAW_KEEP]))
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield number, Rejected(position, f"invalid JSON: {exc.msg} at column {exc.colno}", text[:_RAW_KEEP])
+            continue
+        try:
+            yield number, parse_item(obj, position)
+        except RecordError as exc:
+            yield number, Rejected(position, str(exc), text[:_RAW_KEEP])

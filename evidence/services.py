@@ -1,0 +1,242 @@
+"""Evidence services: store normalised records as immutable evidence, with provenance.
+
+:func:`store_batch` is the one place records become rows; every connector's run goes through
+it. It deduplicates by (platform, platform id), upserts authors by stable id, quarantines
+rejects, and commits the run's cursor in the same transaction as the rows, so a crash and a
+re-run give exactly the rows of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from evidence.connectors import ndjson
+from evidence.connectors.base import AccountRecord, Record, Rejected
+from evidence.models import Account, CollectionRun, Platform, Post, Quarantine, Source
+from oversight.services import record as audit
+
+BATCH_SIZE = 2000
+_ACCOUNT_FIELDS = ("handle", "display_name", "bio", "location", "url")
+
+Progress = Callable[[int], None]  # called with the bytes of input consumed so far
+
+
+@dataclass
+class ImportSummary:
+    run_id: int
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    resumed_from_line: int = 0
+
+
+class ImportFileError(Exception):
+    """The input file cannot be read at all (missing, a directory, unreadable)."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_source(connector: str) -> Source:
+    source, _ = Source.objects.get_or_create(
+        name=f"file import ({connector})",
+        defaults={"platform": Platform.FILE, "connector": connector, "query": ""},
+    )
+    return source
+
+
+def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[str, str], int]:
+    """Create unseen authors; refresh changed profile fields; return ids by (platform, id)."""
+    latest: dict[tuple[str, str], AccountRecord] = {}
+    for acc in accounts:
+        latest[(acc.platform, acc.platform_id)] = acc
+    if not latest:
+        return {}
+    ids: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, platform_id in latest:
+        by_platform.setdefault(platform, []).append(platform_id)
+    changed: list[Account] = []
+    for platform, platform_ids in by_platform.items():
+        for existing in Account.objects.filter(platform=platform, platform_id__in=platform_ids):
+            key = (platform, existing.platform_id)
+            ids[key] = existing.pk
+            seen = latest[key]
+            if any(getattr(existing, f) != getattr(seen, f) for f in _ACCOUNT_FIELDS):
+                for f in _ACCOUNT_FIELDS:
+                    setattr(existing, f, getattr(seen, f))
+                existing.last_seen = now
+                changed.append(existing)
+    if changed:
+        Account.objects.bulk_update(changed, [*_ACCOUNT_FIELDS, "last_seen"])
+    new = [
+        Account(
+            platform=acc.platform,
+            platform_id=acc.platform_id,
+            handle=acc.handle,
+            display_name=acc.display_name,
+            bio=acc.bio,
+            location=acc.location,
+            url=acc.url,
+            first_seen=now,
+            last_seen=now,
+        )
+        for key, acc in latest.items()
+        if key not in ids
+    ]
+    for created in Account.objects.bulk_create(new):
+        ids[(created.platform, created.platform_id)] = created.pk
+    return ids
+
+
+def _existing_post_keys(keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    by_platform: dict[str, list[str]] = {}
+    for platform, platform_id in keys:
+        by_platform.setdefault(platform, []).append(platform_id)
+    found: set[tuple[str, str]] = set()
+    for platform, platform_ids in by_platform.items():
+        rows = Post.objects.filter(platform=platform, platform_id__in=platform_ids).values_list("platform_id", flat=True)
+        found.update((platform, pid) for pid in rows)
+    return found
+
+
+def store_batch(
+    run: CollectionRun, items: Sequence[Record | Rejected], *, origin: str, cursor: dict[str, Any]
+) -> tuple[int, int, int]:
+    """Store one batch and checkpoint ``cursor`` with it; return (imported, duplicates, quarantined)."""
+    now = timezone.now()
+    records = [r for r in items if isinstance(r, Record)]
+    rejects = [r for r in items if isinstance(r, Rejected)]
+    with transaction.atomic():
+        existing = _existing_post_keys([(r.post.platform, r.post.platform_id) for r in records])
+        fresh: dict[tuple[str, str], Record] = {}
+        duplicates = 0
+        for rec in records:
+            key = (rec.post.platform, rec.post.platform_id)
+            if key in existing or key in fresh:
+                duplicates += 1
+            else:
+                fresh[key] = rec
+        account_ids = _upsert_accounts((r.account for r in fresh.values() if r.account is not None), now)
+        Post.objects.bulk_create(
+            [
+                Post(
+                    platform=rec.post.platform,
+                    platform_id=rec.post.platform_id,
+                    account_id=(
+                        account_ids[(rec.account.platform, rec.account.platform_id)] if rec.account else None
+                    ),
+                    kind=rec.post.kind,
+                    parent_platform_id=rec.post.parent_platform_id,
+                    text=rec.post.text,
+                    lang=rec.post.lang,
+                    url=rec.post.url,
+                    created_at=rec.post.created_at,
+                    collected_at=now,
+                    run=run,
+                    raw=rec.raw,
+                    sha256=rec.digest(),
+                )
+                for rec in fresh.values()
+            ]
+        )
+        Quarantine.objects.bulk_create(
+            [Quarantine(run=run, origin=origin, position=r.position, reason=r.reason, raw=r.raw) for r in rejects]
+        )
+        run.imported += len(fresh)
+        run.duplicates += duplicates
+        run.quarantined += len(rejects)
+        run.cursor = cursor
+        run.save(update_fields=["imported", "duplicates", "quarantined", "cursor"])
+    return len(fresh), duplicates, len(rejects)
+
+
+def _open_run(path: Path, digest: str) -> tuple[CollectionRun, int]:
+    """Resume an interrupted run of this exact file, or start a new one."""
+    source = _file_source(ndjson.NAME)
+    interrupted = (
+        CollectionRun.objects.filter(
+            source=source, input_sha256=digest, status=CollectionRun.Status.RUNNING
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if interrupted is not None:
+        return interrupted, int(interrupted.cursor.get("line", 0))
+    run = CollectionRun.objects.create(
+        source=source,
+        connector=ndjson.NAME,
+        connector_version=ndjson.VERSION,
+        query=str(path),
+        input_sha256=digest,
+        started_at=timezone.now(),
+        cursor={"line": 0},
+    )
+    return run, 0
+
+
+def import_posts(
+    path: Path, *, actor: Any = None, progress: Progress | None = None, batch_size: int = BATCH_SIZE
+) -> ImportSummary:
+    """Import a normalised NDJSON file (see evidence/connectors/ndjson.py); resumable and idempotent."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    digest = file_sha256(path)
+    run, start_line = _open_run(path, digest)
+    summary = ImportSummary(run_id=run.pk, resumed_from_line=start_line)
+    origin = str(path)
+    batch: list[Record | Rejected] = []
+    last_line = start_line
+    with path.open("rb") as fh:
+        for number, item in ndjson.read(fh, start_line=start_line):
+            batch.append(item)
+            last_line = number
+            if len(batch) >= batch_size:
+                _flush(run, batch, origin, last_line, summary)
+                batch = []
+                if progress is not None:
+                    progress(fh.tell())
+        _flush(run, batch, origin, last_line, summary)
+        if progress is not None:
+            progress(fh.tell())
+    run.status = CollectionRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit(
+        "collection.run_finished",
+        actor=actor,
+        obj=run,
+        connector=run.connector,
+        input=origin,
+        input_sha256=digest,
+        imported=run.imported,
+        duplicates=run.duplicates,
+        quarantined=run.quarantined,
+    )
+    return summary
+
+
+def _flush(
+    run: CollectionRun,
+    batch: list[Record | Rejected],
+    origin: str,
+    last_line: int,
+    summary: ImportSummary,
+) -> None:
+    imported, duplicates, quarantined = store_batch(run, batch, origin=origin, cursor={"line": last_line})
+    summary.imported += imported
+    summary.duplicates += duplicates
+    summary.quarantined += quarantined

@@ -1,0 +1,115 @@
+"""Register services: import the membership register, idempotently, with its declared identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from evidence.models import Quarantine
+from oversight.services import record as audit
+from register.importers import MemberRow, RowError, read_csv
+from register.models import DeclaredIdentifier, Member
+
+BATCH_SIZE = 2000
+_MEMBER_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "town", "postcode", "joined_on", "status")
+
+
+@dataclass
+class RegisterSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+
+class RegisterFileError(Exception):
+    """The register file cannot be read at all."""
+
+
+def _apply_batch(rows: Sequence[MemberRow], summary: RegisterSummary) -> None:
+    existing = {m.number: m for m in Member.objects.filter(number__in=[r.number for r in rows])}
+    to_create: list[Member] = []
+    to_update: list[Member] = []
+    for row in rows:
+        values = {f: getattr(row, f) for f in _MEMBER_FIELDS}
+        member = existing.get(row.number)
+        if member is None:
+            to_create.append(Member(number=row.number, **values))
+        elif any(getattr(member, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(member, f, v)
+            to_update.append(member)
+        else:
+            summary.unchanged += 1
+    Member.objects.bulk_create(to_create)
+    Member.objects.bulk_update(to_update, [*_MEMBER_FIELDS, "updated_at"])
+    summary.created += len(to_create)
+    summary.updated += len(to_update)
+    _sync_identifiers(rows)
+
+
+def _sync_identifiers(rows: Sequence[MemberRow]) -> None:
+    """Make each member's declared identifiers exactly those in the register (a withdrawn one goes)."""
+    member_ids = dict(Member.objects.filter(number__in=[r.number for r in rows]).values_list("number", "pk"))
+    wanted = {(member_ids[r.number], i.kind, i.platform, i.value) for r in rows for i in r.identifiers}
+    current = {
+        (m, k, p, v): pk
+        for pk, m, k, p, v in DeclaredIdentifier.objects.filter(member_id__in=member_ids.values()).values_list(
+            "pk", "member_id", "kind", "platform", "value"
+        )
+    }
+    stale = [pk for key, pk in current.items() if key not in wanted]
+    if stale:
+        DeclaredIdentifier.objects.filter(pk__in=stale).delete()
+    DeclaredIdentifier.objects.bulk_create(
+        [DeclaredIdentifier(member_id=m, kind=k, platform=p, value=v) for (m, k, p, v) in wanted - current.keys()]
+    )
+
+
+def import_register(path: Path, *, actor: Any = None, progress: Callable[[int], None] | None = None) -> RegisterSummary:
+    """Create or update members from a CSV export; bad rows are quarantined with line and reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegisterFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    summary = RegisterSummary()
+    seen: dict[str, int] = {}
+    batch: list[MemberRow] = []
+    rejects: list[RowError] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh, transaction.atomic():
+        for item in read_csv(fh):
+            if isinstance(item, RowError):
+                rejects.append(item)
+            elif item.number in seen:
+                rejects.append(RowError(item.line, f"duplicate membership number {item.number!r} "
+                                        f"(first at line {seen[item.number]})", item.number))
+            else:
+                seen[item.number] = item.line
+                batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                _apply_batch(batch, summary)
+                batch = []
+                if progress is not None:
+                    progress(len(seen))
+        if batch:
+            _apply_batch(batch, summary)
+        Quarantine.objects.bulk_create(
+            [Quarantine(origin=str(path), position=f"line {r.line}", reason=r.reason, raw=r.raw) for r in rejects]
+        )
+        summary.quarantined = len(rejects)
+        audit(
+            "register.imported",
+            actor=actor,
+            object_type="register",
+            input=str(path),
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            quarantined=summary.quarantined,
+        )
+    if progress is not None:
+        progress(len(seen))
+    return summary
