@@ -1,0 +1,73 @@
+"""The normalised record every connector yields, and the canonical hash of raw evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+KINDS = frozenset({"post", "reply", "repost", "quote", "comment"})
+PLATFORMS = frozenset({"x", "bluesky", "mastodon", "facebook", "file"})
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, no whitespace, UTF-8): the form that is hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical_sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An author as observed: keyed by the platform's stable id, not by handle."""
+
+    platform: str
+    platform_id: str
+    handle: str = ""
+    display_name: str = ""
+    bio: str = ""
+    location: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    platform: str
+    platform_id: str
+    text: str
+    kind: str = "post"
+    parent_platform_id: str = ""
+    lang: str = ""
+    url: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One normalised post with its author (None when the platform withholds it) and raw item."""
+
+    post: PostRecord
+    account: AccountRecord | None
+    raw: Any
+    position: str = ""
+    sha256: str = field(default="")
+
+    def digest(self) -> str:
+        return self.sha256 or canonical_sha256(self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item that could not be normalised: where it was and why. It is quarantined, never dropped."""
+
+    position: str
+    reason: str
+    raw: str
+
+
+class RecordError(ValueError):
+    """A raw item is malformed; the message names the field and what was wrong."""
