@@ -9,7 +9,7 @@ from django.db.models import Q
 from criteria.models import Hit
 from evidence.models import Account
 from register.models import Member
-from review.workflow import OUTCOME_LABELS, Outcome, State
+from review.workflow import OUTCOME_LABELS, Outcome, State, is_adverse
 
 
 class Case(models.Model):
@@ -19,7 +19,11 @@ class Case(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="cases", null=True, blank=True)
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="cases", null=True, blank=True,
+        Account,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        null=True,
+        blank=True,
         help_text="set when the author is not linked to a member",
     )
     state = models.CharField(max_length=20, choices=STATE_CHOICES, default=State.OPEN.value)
@@ -36,11 +40,13 @@ class Case(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["member"], condition=~Q(state=State.CLOSED.value) & Q(member__isnull=False),
+                fields=["member"],
+                condition=~Q(state=State.CLOSED.value) & Q(member__isnull=False),
                 name="case_one_open_per_member",
             ),
             models.UniqueConstraint(
-                fields=["account"], condition=~Q(state=State.CLOSED.value) & Q(account__isnull=False),
+                fields=["account"],
+                condition=~Q(state=State.CLOSED.value) & Q(account__isnull=False),
                 name="case_one_open_per_account",
             ),
             models.CheckConstraint(
@@ -71,6 +77,10 @@ class Decision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     signed_off_at = models.DateTimeField(null=True, blank=True)
+    sent_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    sent_back_at = models.DateTimeField(null=True, blank=True)
     sent_back_reason = models.TextField(blank=True)
 
     class Meta:
@@ -78,3 +88,8 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} on {self.case}"
+
+    @property
+    def is_pending(self) -> bool:
+        """An adverse decision nobody has yet signed off or sent back."""
+        return is_adverse(Outcome(self.outcome)) and self.signed_off_at is None and self.sent_back_at is None

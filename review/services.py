@@ -1,0 +1,300 @@
+"""Review services: triage hits into cases, and the reviewer verbs that move a case along.
+
+Every verb runs inside ``transaction.atomic`` and appends an audit event. Verbs that two people
+can race (assign, decide, sign off, send back) save with ``UPDATE ... WHERE version = expected``,
+so the second one to act gets :class:`StaleCaseError` instead of silently overwriting the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
+from django.utils import timezone
+
+from criteria.models import Hit, RuleSet
+from linkage.models import Link
+from oversight.roles import Role, has_role
+from oversight.services import record
+from review import workflow
+from review.models import Case, Decision
+from review.workflow import Outcome, State
+
+# Ids per IN (...) list: well under SQLite's 32766 bound variables, small enough for any backend.
+_CHUNK = 5000
+
+
+class ReviewError(Exception):
+    """A step the review rules forbid; the message is meant for the person who tried it."""
+
+
+class StaleCaseError(ReviewError):
+    """Someone else changed the case between the page being shown and the form being sent."""
+
+    def __init__(self, message: str = "the case changed since you opened it; reload it and try again") -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class TriageSummary:
+    cases_opened: int = 0
+    cases_updated: int = 0
+    hits_added: int = 0
+    hits_without_author: int = 0  # the platform withheld the author: no subject to open a case on
+
+    def __str__(self) -> str:
+        text = f"{self.cases_opened} cases opened, {self.cases_updated} cases updated, {self.hits_added} hits added"
+        if self.hits_without_author:
+            text += f"; {self.hits_without_author} hits left out: their posts have no author account"
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# triage
+
+
+@dataclass
+class _Subject:
+    """New hits for one member or one unlinked account."""
+
+    member_id: int | None
+    account_id: int | None
+    severity: int
+    hit_ids: list[int]
+
+
+def _chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for i in ids:
+        batch.append(i)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _untriaged_hits() -> QuerySet[Hit]:
+    """Hits in no case yet, from rule sets a second person approved."""
+    return Hit.objects.filter(cases__isnull=True).exclude(ruleset__status=RuleSet.Status.DRAFT)
+
+
+def _confirmed_members(hits: QuerySet[Hit]) -> dict[int, set[int]]:
+    """account id -> members it has a confirmed link to, for the accounts behind ``hits``."""
+    links = Link.objects.filter(
+        status=Link.Status.CONFIRMED, account_id__in=hits.values("post__account_id")
+    ).values_list("account_id", "member_id")
+    members: dict[int, set[int]] = {}
+    for account_id, member_id in links:
+        members.setdefault(account_id, set()).add(member_id)
+    return members
+
+
+def _group_by_subject(hits: QuerySet[Hit]) -> tuple[dict[tuple[str, int], _Subject], int]:
+    """New hits grouped per member (confirmed link) or per account (none, or ambiguous)."""
+    members = _confirmed_members(hits)
+    subjects: dict[tuple[str, int], _Subject] = {}
+    without_author = 0
+    rows = hits.values_list("id", "post__account_id", "rule__severity").order_by("id")
+    for hit_id, account_id, severity in rows.iterator(chunk_size=_CHUNK):
+        if account_id is None:
+            without_author += 1
+            continue
+        linked = members.get(account_id, set())
+        # Two confirmed members for one account is a conflict a person must resolve: keep it on the account.
+        key = ("member", next(iter(linked))) if len(linked) == 1 else ("account", account_id)
+        subject = subjects.get(key)
+        if subject is None:
+            member_id = key[1] if key[0] == "member" else None
+            account = account_id if key[0] == "account" else None
+            subject = subjects[key] = _Subject(member_id, account, severity, [])
+        subject.severity = min(subject.severity, severity)
+        subject.hit_ids.append(hit_id)
+    return subjects, without_author
+
+
+def _open_cases_for(subjects: dict[tuple[str, int], _Subject]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(kind, id) -> (case id, severity) of the non-closed case each subject already has."""
+    found: dict[tuple[str, int], tuple[int, int]] = {}
+    open_cases = Case.objects.exclude(state=State.CLOSED.value)
+    for kind in ("member", "account"):
+        ids = [key[1] for key in subjects if key[0] == kind]
+        for batch in _chunks(ids):
+            rows = open_cases.filter(**{f"{kind}_id__in": batch}).values_list(f"{kind}_id", "id", "severity")
+            for subject_id, case_id, severity in rows:
+                found[(kind, subject_id)] = (case_id, severity)
+    return found
+
+
+def _due(opened_at: datetime, severity: int) -> datetime:
+    return opened_at + timedelta(days=settings.CASE_DEADLINE_DAYS[severity])
+
+
+def _update_existing(updates: dict[int, int]) -> None:
+    """Bump each case's version; raise severity (and pull in the deadline) where the new hit is worse."""
+    for batch in _chunks(updates):
+        Case.objects.filter(pk__in=batch).update(version=F("version") + 1)
+    for severity in sorted(set(updates.values())):
+        due = ExpressionWrapper(
+            F("opened_at") + timedelta(days=settings.CASE_DEADLINE_DAYS[severity]), output_field=DateTimeField()
+        )
+        ids = [case_id for case_id, sev in updates.items() if sev == severity]
+        for batch in _chunks(ids):
+            Case.objects.filter(pk__in=batch, severity__gt=severity).update(severity=severity, due_at=due)
+
+
+def triage(*, actor: Any = None) -> TriageSummary:
+    """Put every untriaged hit into a case: the open one for its member or account, else a new one.
+
+    Set-based: a fixed number of queries per few thousand hits, whatever the total.
+    Idempotent: a hit already in a case is never added again.
+    """
+    with transaction.atomic():
+        subjects, without_author = _group_by_subject(_untriaged_hits())
+        existing = _open_cases_for(subjects)
+        now = timezone.now()
+        new_keys = [key for key in subjects if key not in existing]
+        new_cases = Case.objects.bulk_create(
+            [
+                Case(
+                    member_id=subjects[key].member_id,
+                    account_id=subjects[key].account_id,
+                    severity=subjects[key].severity,
+                    opened_at=now,
+                    due_at=_due(now, subjects[key].severity),
+                )
+                for key in new_keys
+            ],
+            batch_size=1000,
+        )
+        case_of = {key: case.pk for key, case in zip(new_keys, new_cases, strict=True)}
+        case_of.update({key: case_id for key, (case_id, _) in existing.items()})
+        _update_existing({existing[key][0]: subjects[key].severity for key in existing})
+        through = Case.hits.through
+        links = [through(case_id=case_of[key], hit_id=h) for key, s in subjects.items() for h in s.hit_ids]
+        through.objects.bulk_create(links, batch_size=_CHUNK)
+        summary = TriageSummary(len(new_cases), len(existing), len(links), without_author)
+        record(
+            "triage.run",
+            actor=actor,
+            cases_opened=summary.cases_opened,
+            cases_updated=summary.cases_updated,
+            hits_added=summary.hits_added,
+            hits_without_author=summary.hits_without_author,
+        )
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# reviewer verbs
+
+
+def _save(case: Case, expected_version: int, **changes: Any) -> None:
+    """Write ``changes`` only if nobody changed the case since ``expected_version``; bump the version."""
+    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(version=F("version") + 1, **changes)
+    if updated != 1:
+        raise StaleCaseError()
+    for field, value in changes.items():
+        setattr(case, field, value)
+    case.version = expected_version + 1
+
+
+def _check_fresh(case: Case, expected_version: int) -> None:
+    """Fail early, with the clearer message, when the form was built from an older version."""
+    if case.version != expected_version:
+        raise StaleCaseError()
+
+
+def _transition(step: Any, *args: Any, **kwargs: Any) -> State:
+    try:
+        result: State = step(*args, **kwargs)
+    except workflow.TransitionError as exc:
+        raise ReviewError(str(exc)) from exc
+    return result
+
+
+def _pending_decision(case: Case) -> Decision:
+    decision = case.decisions.filter(signed_off_at__isnull=True, sent_back_at__isnull=True).last()
+    if decision is None:  # the state says there is one; a missing row is corruption, not a user error
+        raise ReviewError(f"{case} is awaiting sign-off but has no pending decision")
+    return decision
+
+
+def assign_case(case: Case, reviewer: Any, *, actor: Any, expected_version: int) -> Case:
+    """Give the case to a reviewer (or a lead). Operators and leads assign."""
+    if not has_role(actor, Role.OPERATOR, Role.LEAD):
+        raise ReviewError("only operators and leads assign cases")
+    if not has_role(reviewer, Role.REVIEWER, Role.LEAD):
+        raise ReviewError(f"{reviewer.username} is not a reviewer")
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        state = _transition(workflow.assign, State(case.state))
+        previous = case.assigned_to.username if case.assigned_to else ""
+        _save(case, expected_version, state=state.value, assigned_to=reviewer)
+        record("case.assigned", actor=actor, obj=case, reviewer=reviewer.username, previous=previous)
+    return case
+
+
+def record_decision(
+    case: Case, reviewer: Any, outcome: Outcome | str, reason: str, *, expected_version: int
+) -> Decision:
+    """The assignee's decision with reasons; adverse outcomes wait for a lead's sign-off."""
+    outcome = Outcome(outcome)
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        is_assignee = case.assigned_to_id is not None and case.assigned_to_id == reviewer.pk
+        state = _transition(workflow.decide, State(case.state), outcome, reason, decider_is_assignee=is_assignee)
+        now = timezone.now()
+        closed_at = now if state is State.CLOSED else None
+        _save(case, expected_version, state=state.value, closed_at=closed_at)
+        decision = Decision.objects.create(
+            case=case, reviewer=reviewer, outcome=outcome.value, reason=reason.strip(), decided_at=now
+        )
+        record("case.decided", actor=reviewer, obj=case, decision=decision.pk, outcome=outcome.value, state=state.value)
+    return decision
+
+
+def _require_lead(signer: Any) -> None:
+    if not has_role(signer, Role.LEAD):
+        raise ReviewError("only a lead can sign off or send back a decision")
+
+
+def sign_off(case: Case, signer: Any, *, expected_version: int) -> Decision:
+    """A lead, not the decider, confirms the pending adverse decision; the case closes."""
+    _require_lead(signer)
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        decision = _pending_decision(case)
+        state = _transition(workflow.sign_off, State(case.state), signer_is_decider=decision.reviewer_id == signer.pk)
+        now = timezone.now()
+        _save(case, expected_version, state=state.value, closed_at=now)
+        decision.signed_off_by, decision.signed_off_at = signer, now
+        decision.save(update_fields=["signed_off_by", "signed_off_at"])
+        record("case.signed_off", actor=signer, obj=case, decision=decision.pk, outcome=decision.outcome)
+    return decision
+
+
+def send_back(case: Case, signer: Any, reason: str, *, expected_version: int) -> Decision:
+    """A lead, not the decider, declines the pending decision with reasons; the case returns to its reviewer."""
+    _require_lead(signer)
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        decision = _pending_decision(case)
+        is_decider = decision.reviewer_id == signer.pk
+        state = _transition(workflow.send_back, State(case.state), reason, signer_is_decider=is_decider)
+        _save(case, expected_version, state=state.value)
+        decision.sent_back_by, decision.sent_back_at, decision.sent_back_reason = signer, timezone.now(), reason.strip()
+        decision.save(update_fields=["sent_back_by", "sent_back_at", "sent_back_reason"])
+        record("case.sent_back", actor=signer, obj=case, decision=decision.pk)
+    return decision
+
+
+def record_case_viewed(case: Case, viewer: Any) -> None:
+    """Viewing a case shows a member's personal data: audit it."""
+    with transaction.atomic():
+        record("case.viewed", actor=viewer, obj=case, state=case.state, version=case.version)

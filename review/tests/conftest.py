@@ -1,0 +1,86 @@
+"""Review test data: a small fictional organisation built row by row through the ORM.
+
+Members alice (account @alice_x, declared and confirmed) and bob (account @bobby, only a proposed
+probabilistic link), an account nobody is linked to (@anon), and one post whose author the
+platform withheld. One approved rule set with a rule per severity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from criteria.models import Rule, RuleSet
+from evidence.models import Account, CollectionRun, Platform, Source
+from linkage.models import Link, LinkageRun
+from register.models import Member
+from review.tests.world import POSTED, WORDS, World
+
+
+@pytest.fixture
+def world(cast: dict[str, Any]) -> World:
+    source = Source.objects.create(name="x search", platform=Platform.X, connector="ndjson")
+    run = CollectionRun.objects.create(
+        source=source, connector="ndjson", connector_version="1", started_at=POSTED, status="done"
+    )
+    ruleset = RuleSet.objects.create(
+        name="Code of conduct",
+        version=3,
+        status=RuleSet.Status.APPROVED,
+        created_by=cast["olivia"],
+        approved_by=cast["lena"],
+        approved_at=POSTED,
+    )
+    rules = {
+        code: Rule.objects.create(
+            ruleset=ruleset, code=code, title=title, query=f'"{WORDS[code]}"', clause=clause, severity=severity
+        )
+        for code, title, clause, severity in [
+            ("ABUSE-1", "Abuse of other people", "Rulebook 4.2(a): abuse", 1),
+            ("HATE-2", "Dehumanising language", "Rulebook 4.3: dignity", 2),
+            ("SPAM-3", "Commercial spam", "Rulebook 9.1: trading", 3),
+        ]
+    }
+    members = {
+        "alice": Member.objects.create(number="M-0001", given_name="Alice", family_name="Archer", town="Leeds"),
+        "bob": Member.objects.create(number="M-0002", given_name="Bob", family_name="Baker", town="York"),
+    }
+    accounts = {
+        handle: Account.objects.create(
+            platform=Platform.X, platform_id=f"id-{handle}", handle=handle, first_seen=POSTED, last_seen=POSTED
+        )
+        for handle in ["alice_x", "bobby", "anon"]
+    }
+    linkage_run = LinkageRun.objects.create(policy="declared", model_version="declared-1", started_at=POSTED)
+    links = {
+        "alice": Link.objects.create(
+            account=accounts["alice_x"],
+            member=members["alice"],
+            method=Link.Method.DECLARED,
+            probability=1.0,
+            status=Link.Status.CONFIRMED,
+            run=linkage_run,
+        ),
+        "bob": Link.objects.create(
+            account=accounts["bobby"],
+            member=members["bob"],
+            method=Link.Method.PROBABILISTIC,
+            probability=0.87,
+            explanation={"name": "similar", "town": "exact"},
+            status=Link.Status.PROPOSED,
+            run=linkage_run,
+        ),
+    }
+    return World(run, ruleset, rules, members, accounts, links)
+
+
+@pytest.fixture
+def hits(world: World) -> World:
+    """The standard hits: two for alice, one each for bob's and the unlinked account, one authorless."""
+    world.hit_text(world.accounts["alice_x"], "You are all idiots & <fools>", "ABUSE-1")
+    world.hit_text(world.accounts["alice_x"], "Great deals, buy now!", "SPAM-3")
+    world.hit_text(world.accounts["bobby"], "They are vermin.", "HATE-2")
+    world.hit_text(world.accounts["anon"], "buy now, cheap", "SPAM-3")
+    world.hit_text(None, "idiots everywhere", "ABUSE-1")
+    return world
