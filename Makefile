@@ -31,8 +31,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# Tests keep their files out of ./var; they make temporary data directories of their own.
 unit: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	ASSAY_DATA_DIR=$${ASSAY_DATA_DIR:-$$(mktemp -d)} $(BIN)/pytest -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var

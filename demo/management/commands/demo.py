@@ -1,0 +1,54 @@
+"""assay demo: build a fictional organisation, run the whole flow, and serve the UI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from demo.services import DEMO_USERS, run_demo
+
+
+class Command(BaseCommand):
+    help = "Build a fictional organisation (seeded), run every stage on it, and serve the UI on 127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="run the flow, then exit without serving")
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with ExitStack() as stack:
+            progress = stack.enter_context(
+                Progress(TextColumn("[bold]{task.description:>10}"), BarColumn(), TimeElapsedColumn(),
+                         disable=not sys.stdout.isatty())
+            )
+
+            def bar(label: str, total: int | None) -> Callable[[int], None]:
+                task = progress.add_task(label, total=total)
+                return lambda done: progress.update(task, completed=done)
+
+            report = run_demo(progress=bar)
+        for line in report.lines:
+            self.stdout.write(line)
+        self.stdout.write("")
+        for line in self._login_lines(report.new_passwords, options["bind"]):
+            self.stdout.write(line)
+        if not options["no_serve"]:
+            call_command("serve", bind=options["bind"])
+
+    def _login_lines(self, passwords: dict[str, str], bind: str) -> Iterator[str]:
+        yield f"Log in at http://{bind}/"
+        if passwords:
+            yield "Demo users (passwords are shown once; store them now):"
+            for username, role in DEMO_USERS:
+                if username in passwords:
+                    yield f"  {username:<10} {role.value:<10} password: {passwords[username]}"
+            yield "Start as 'reviewer' (cases are assigned to you); 'lead' signs off adverse decisions."
+        else:
+            yield "Demo users already exist (reviewer, lead, operator, oversight). Forgot a password?"
+            yield "  assay createuser reviewer --role reviewer --reset-password"
