@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from criteria.models import Hit
+from criteria.models import Hit, Rule
 from evidence.models import Account
 from register.models import Member
 from review.workflow import OUTCOME_LABELS, Outcome, State, is_adverse
@@ -57,6 +57,10 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk}"
+
+    @property
+    def severity_label(self) -> str:
+        return str(Rule.Severity(self.severity).label)
 
     @property
     def subject_label(self) -> str:

@@ -7,6 +7,7 @@ platform withheld. One approved rule set with a rule per severity.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,13 @@ from evidence.models import Account, CollectionRun, Platform, Source
 from linkage.models import Link, LinkageRun
 from register.models import Member
 from review.tests.world import POSTED, WORDS, World
+
+
+@pytest.fixture(autouse=True)
+def _static_root(settings: Any, tmp_path: Path) -> None:
+    """WhiteNoise warns (an error here) when STATIC_ROOT is missing; nothing is collected in tests."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
 
 
 @pytest.fixture

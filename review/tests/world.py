@@ -30,6 +30,11 @@ class World:
     links: dict[str, Link]
     posts: list[Post] = field(default_factory=list)
 
+    def account(self, handle: str) -> Account:
+        return Account.objects.create(
+            platform=Platform.X, platform_id=f"id-{handle}", handle=handle, first_seen=POSTED, last_seen=POSTED
+        )
+
     def post(self, account: Account | None, text: str, **extra: Any) -> Post:
         """A collected post by ``account`` (None: the platform withheld the author)."""
         pid = str(next(_ids))
@@ -73,3 +78,11 @@ def case_of(subject: Member | Account) -> Case:
 def login(client: Client, username: str) -> Client:
     assert client.login(username=username, password=PASSWORD)
     return client
+
+
+def assigned(subject: Member | Account, reviewer: Any, *, by: Any) -> Case:
+    """Assign the open case about ``subject`` through the service, as an operator or lead would."""
+    from review.services import assign_case
+
+    case = case_of(subject)
+    return assign_case(case, reviewer, actor=by, expected_version=case.version)

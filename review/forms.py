@@ -1,0 +1,47 @@
+"""Forms for the reviewer's steps. Each carries the case version the page was built from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from review.workflow import MIN_REASON_LENGTH, OUTCOME_LABELS, Outcome
+
+_REASON_HELP = f"At least {MIN_REASON_LENGTH} characters. The member will read this."
+
+
+class _VersionedForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class AssignForm(_VersionedForm):
+    reviewer = forms.IntegerField(min_value=1)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class DecisionForm(_VersionedForm):
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose an outcome")] + [(o.value, OUTCOME_LABELS[o]) for o in Outcome],
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), min_length=MIN_REASON_LENGTH, help_text=_REASON_HELP
+    )
+
+
+class SignOffForm(_VersionedForm):
+    SIGN_OFF = "sign_off"
+    SEND_BACK = "send_back"
+
+    action = forms.ChoiceField(choices=[(SIGN_OFF, "Sign off"), (SEND_BACK, "Send back to the reviewer")])
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=f"Needed to send back: at least {MIN_REASON_LENGTH} characters.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == self.SEND_BACK and len(data.get("reason", "")) < MIN_REASON_LENGTH:
+            self.add_error("reason", f"Say why you are sending it back, in at least {MIN_REASON_LENGTH} characters.")
+        return data

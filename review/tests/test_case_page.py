@@ -1,0 +1,118 @@
+"""The case page: the evidence highlighted and escaped, why it was flagged, who it is about; audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from oversight.models import AuditEvent
+from review.models import Case
+from review.services import triage
+from review.tests.world import World, assigned, case_of, login
+
+
+@pytest.fixture
+def triaged(hits: World, cast: dict[str, Any]) -> World:
+    triage()
+    assigned(hits.members["alice"], cast["rita"], by=cast["olivia"])
+    assigned(hits.accounts["bobby"], cast["ravi"], by=cast["olivia"])
+    return hits
+
+
+def _url(case: Case) -> str:
+    return reverse("review-case", args=[case.pk])
+
+
+@pytest.mark.django_db
+def test_the_hit_is_marked_and_the_text_escaped(client: Client, triaged: World) -> None:
+    response = login(client, "rita").get(_url(case_of(triaged.members["alice"])))
+
+    assert response.status_code == 200
+    assert "You are all <mark>idiots</mark> &amp; &lt;fools&gt;" in response.text
+    assert "<fools>" not in response.text
+    assert "Great deals, <mark>buy now</mark>!" in response.text
+
+
+@pytest.mark.django_db
+def test_it_says_why_each_post_is_here(client: Client, triaged: World) -> None:
+    response = login(client, "rita").get(_url(case_of(triaged.members["alice"])))
+
+    for expected in ["ABUSE-1", "Abuse of other people", "Rulebook 4.2(a): abuse", "high", "Code of conduct v3"]:
+        assert expected in response.text
+    assert "https://x.example/status/" in response.text
+
+
+@pytest.mark.django_db
+def test_it_shows_the_member_and_the_confirmed_link(client: Client, triaged: World) -> None:
+    response = login(client, "rita").get(_url(case_of(triaged.members["alice"])))
+
+    for expected in ["Alice Archer", "M-0001", "Leeds", "declared by the member", "100%", "Confirmed"]:
+        assert expected in response.text
+    assert "needs confirmation" not in response.text
+
+
+@pytest.mark.django_db
+def test_a_proposed_link_is_shown_as_needing_confirmation(client: Client, triaged: World) -> None:
+    response = login(client, "ravi").get(_url(case_of(triaged.accounts["bobby"])))
+
+    assert "unlinked account @bobby" in response.text
+    assert "probabilistic match" in response.text
+    assert "87%" in response.text
+    assert "needs confirmation" in response.text
+
+
+@pytest.mark.django_db
+def test_evidence_without_an_author_says_it_cannot_be_linked(client: Client, triaged: World) -> None:
+    anon = case_of(triaged.accounts["anon"])
+    authorless = triaged.hit_text(None, "idiots with no name", "ABUSE-1")
+    anon.hits.add(authorless)  # the platform withheld the author of a post in the thread
+
+    response = login(client, "lena").get(_url(anon))
+
+    assert "the evidence cannot be linked to any member" in response.text
+    assert "<mark>idiots</mark> with no name" in response.text
+
+
+@pytest.mark.django_db
+def test_another_reviewers_case_is_not_found(client: Client, triaged: World) -> None:
+    response = login(client, "rita").get(_url(case_of(triaged.accounts["bobby"])))
+
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action="case.viewed").exists()
+
+
+@pytest.mark.django_db
+def test_an_unassigned_case_is_not_found_for_a_reviewer(client: Client, triaged: World) -> None:
+    assert login(client, "rita").get(_url(case_of(triaged.accounts["anon"]))).status_code == 404
+
+
+@pytest.mark.django_db
+def test_oversight_is_forbidden_from_case_pages(client: Client, triaged: World) -> None:
+    assert login(client, "otto").get(_url(case_of(triaged.members["alice"]))).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["lena", "olivia"])
+def test_leads_and_operators_see_every_case(client: Client, triaged: World, username: str) -> None:
+    assert login(client, username).get(_url(case_of(triaged.accounts["bobby"]))).status_code == 200
+
+
+@pytest.mark.django_db
+def test_viewing_a_case_is_an_audit_event(client: Client, triaged: World) -> None:
+    case = case_of(triaged.members["alice"])
+
+    login(client, "rita").get(_url(case))
+
+    event = AuditEvent.objects.get(action="case.viewed")
+    assert (event.actor, event.object_type, event.object_id) == ("rita", "review.case", str(case.pk))
+
+
+@pytest.mark.django_db
+def test_the_decision_form_is_only_for_the_assignee(client: Client, triaged: World) -> None:
+    url = _url(case_of(triaged.members["alice"]))
+
+    assert "Record decision" in login(client, "rita").get(url).text
+    assert "Record decision" not in login(client, "lena").get(url).text

@@ -1,0 +1,292 @@
+"""Review pages. Thin: access is decided in :func:`_get_case_for_user`, work is done in services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case as SqlCase
+from django.db.models import Count, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from criteria.models import Hit
+from evidence.models import Account, Post
+from linkage.models import Link
+from oversight.roles import Role, roles_of
+from review import services
+from review.forms import AssignForm, DecisionForm, SignOffForm
+from review.highlight import highlight
+from review.models import Case, Decision
+from review.workflow import State
+
+PAGE_SIZE = 50
+_STATE_ORDER = [State.OPEN, State.ASSIGNED, State.AWAITING_SIGNOFF, State.CLOSED]
+_ACTIVE = "active"  # the queue's default filter: every state but closed
+_SEE_ALL = {Role.OPERATOR, Role.LEAD}
+
+
+# ---------------------------------------------------------------------------------------------
+# access: the one place that decides who sees which case
+
+
+def _roles(request: HttpRequest) -> set[Role]:
+    """The user's roles, looked up once per request."""
+    cached: set[Role] | None = getattr(request, "_assay_roles", None)
+    if cached is None:
+        cached = roles_of(request.user)
+        request._assay_roles = cached  # type: ignore[attr-defined]  # per-request cache on the request itself
+    return cached
+
+
+def _cases_visible_to(request: HttpRequest) -> QuerySet[Case]:
+    """Need-to-know: leads and operators see every case, reviewers their own, anyone else none."""
+    roles = _roles(request)
+    if roles & _SEE_ALL:
+        return Case.objects.all()
+    if Role.REVIEWER in roles:
+        return Case.objects.filter(assigned_to=request.user.pk)
+    raise PermissionDenied("case pages show members' posts; your role sees aggregates only")
+
+
+def _get_case_for_user(request: HttpRequest, case_id: int) -> Case:
+    """The case, if this user may see it: 404 when it is not theirs, 403 when their role sees no cases."""
+    cases = _cases_visible_to(request).select_related("member", "account", "assigned_to")
+    return get_object_or_404(cases, pk=case_id)
+
+
+def _assignable_users() -> list[Any]:
+    return list(
+        get_user_model()
+        .objects.filter(groups__name__in=[Role.REVIEWER.value, Role.LEAD.value], is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the queue
+
+
+@dataclass
+class _QueueRow:
+    case: Case
+    rule_codes: list[str]
+    overdue: bool
+
+
+def _rule_codes(case_ids: list[int]) -> dict[int, list[str]]:
+    pairs = (
+        Case.hits.through.objects.filter(case_id__in=case_ids)
+        .values_list("case_id", "hit__rule__code")
+        .distinct()
+        .order_by("case_id", "hit__rule__code")
+    )
+    codes: dict[int, list[str]] = {}
+    for case_id, code in pairs:
+        codes.setdefault(case_id, []).append(code)
+    return codes
+
+
+def _queue_rows(cases: list[Case]) -> list[_QueueRow]:
+    codes = _rule_codes([c.pk for c in cases])
+    now = timezone.now()
+    return [_QueueRow(case, codes.get(case.pk, []), case.state != State.CLOSED and case.due_at < now) for case in cases]
+
+
+def _ordered_for_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
+    state_rank = SqlCase(
+        *[When(state=s.value, then=Value(i)) for i, s in enumerate(_STATE_ORDER)], output_field=IntegerField()
+    )
+    return (
+        cases.select_related("member", "account", "assigned_to")
+        .annotate(n_hits=Count("hits"), state_rank=state_rank)
+        .order_by("state_rank", "severity", "due_at", "pk")
+    )
+
+
+def _state_counts(cases: QuerySet[Case]) -> list[tuple[str, str, int]]:
+    found = dict(cases.order_by().values_list("state").annotate(n=Count("pk")))
+    return [(s.value, s.value.replace("_", " "), found.get(s.value, 0)) for s in _STATE_ORDER]
+
+
+@login_required
+@require_GET
+def show_queue(request: HttpRequest) -> HttpResponse:
+    """The cases this user may see, most urgent first, with counts per state."""
+    visible = _cases_visible_to(request)
+    chosen = request.GET.get("state", _ACTIVE)
+    if chosen == _ACTIVE or chosen not in {s.value for s in State} | {"all"}:
+        chosen, cases = _ACTIVE, visible.exclude(state=State.CLOSED.value)
+    else:
+        cases = visible if chosen == "all" else visible.filter(state=chosen)
+    page = Paginator(_ordered_for_queue(cases), PAGE_SIZE).get_page(request.GET.get("page"))
+    can_assign = bool(_roles(request) & _SEE_ALL)
+    context = {
+        "page": page,
+        "rows": _queue_rows(list(page.object_list)),
+        "counts": _state_counts(visible),
+        "chosen": chosen,
+        "filters": [(_ACTIVE, "active"), *[(s.value, s.value.replace("_", " ")) for s in _STATE_ORDER], ("all", "all")],
+        "can_assign": can_assign,
+        "reviewers": _assignable_users() if can_assign else [],
+        "assignable_states": {State.OPEN.value, State.ASSIGNED.value},
+    }
+    return render(request, "review/queue.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# one case
+
+
+@dataclass
+class _PostEvidence:
+    post: Post
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def marked_text(self) -> SafeString:
+        # highlight() escapes every character of the text; only its own <mark> tags are markup.
+        return mark_safe(highlight(self.post.text, [span for hit in self.hits for span in hit.spans]))  # noqa: S308
+
+
+def _evidence(case: Case) -> list[_PostEvidence]:
+    hits = case.hits.select_related("post__account", "rule", "ruleset").order_by(
+        "post__created_at", "post_id", "rule__severity", "rule__code"
+    )
+    by_post: dict[int, _PostEvidence] = {}
+    for hit in hits:
+        by_post.setdefault(hit.post_id, _PostEvidence(hit.post)).hits.append(hit)
+    return list(by_post.values())
+
+
+def _links(case: Case, accounts: list[Account]) -> list[Link]:
+    """How the subject is tied to the evidence: the member's links, or the account's proposals."""
+    links = Link.objects.select_related("member", "account").order_by("-probability", "pk")
+    if case.member_id is not None:
+        return list(links.filter(member_id=case.member_id, account__in=accounts))
+    return list(links.filter(account=case.account))
+
+
+def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
+    roles = _roles(request)
+    evidence = _evidence(case)
+    accounts = list({e.post.account_id: e.post.account for e in evidence if e.post.account is not None}.values())
+    decisions = list(case.decisions.select_related("reviewer", "signed_off_by", "sent_back_by"))
+    pending: Decision | None = next((d for d in reversed(decisions) if d.is_pending), None)
+    awaiting = case.state == State.AWAITING_SIGNOFF
+    is_lead = Role.LEAD in roles
+    initial = {"version": case.version}
+    return {
+        "case": case,
+        "evidence": evidence,
+        "links": _links(case, accounts),
+        "decisions": decisions,
+        "pending": pending,
+        "can_decide": case.state == State.ASSIGNED and case.assigned_to_id == request.user.pk,
+        "can_sign_off": awaiting and is_lead and pending is not None and pending.reviewer_id != request.user.pk,
+        "own_decision_awaits": awaiting and pending is not None and pending.reviewer_id == request.user.pk,
+        "can_assign": bool(roles & _SEE_ALL) and case.state in (State.OPEN, State.ASSIGNED),
+        "reviewers": _assignable_users() if roles & _SEE_ALL else [],
+        "decision_form": forms.get("decision_form") or DecisionForm(initial=initial),
+        "sign_off_form": forms.get("sign_off_form") or SignOffForm(initial=initial),
+    }
+
+
+def _render_case(request: HttpRequest, case: Case, **forms: Any) -> HttpResponse:
+    services.record_case_viewed(case, request.user)
+    return render(request, "review/case.html", _case_context(request, case, **forms))
+
+
+@login_required
+@require_GET
+def show_case(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Everything a reviewer needs to decide a case: the evidence, why it was flagged, who it is about."""
+    return _render_case(request, _get_case_for_user(request, case_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# steps (POST, then redirect)
+
+
+def _back_to_case(case: Case) -> HttpResponseRedirect:
+    return redirect("review-case", case_id=case.pk)
+
+
+def _safe_next(request: HttpRequest, target: str, fallback: str) -> str:
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return target if target and ok else fallback
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Give a case to a reviewer (operators and leads)."""
+    case = _get_case_for_user(request, case_id)
+    form = AssignForm(request.POST)
+    fallback = reverse("review-case", kwargs={"case_id": case.pk})
+    if not form.is_valid():
+        messages.error(request, "Choose a reviewer to assign the case to.")
+        return redirect(fallback)
+    reviewer = get_user_model().objects.filter(pk=form.cleaned_data["reviewer"], is_active=True).first()
+    try:
+        if reviewer is None:
+            raise services.ReviewError("that reviewer does not exist")
+        services.assign_case(case, reviewer, actor=request.user, expected_version=form.cleaned_data["version"])
+    except services.ReviewError as exc:
+        messages.error(request, f"Case {case.pk} was not assigned: {exc}.")
+    else:
+        messages.success(request, f"Case {case.pk} assigned to {reviewer.username}.")
+    return redirect(_safe_next(request, form.cleaned_data["next"], fallback))
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The assignee records an outcome with reasons."""
+    case = _get_case_for_user(request, case_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, decision_form=form)
+    data = form.cleaned_data
+    try:
+        services.record_decision(case, request.user, data["outcome"], data["reason"], expected_version=data["version"])
+    except services.ReviewError as exc:
+        messages.error(request, f"Your decision was not recorded: {exc}.")
+    else:
+        if case.state == State.AWAITING_SIGNOFF:
+            messages.success(request, "Decision recorded. It is adverse, so it now waits for a lead's sign-off.")
+        else:
+            messages.success(request, "Decision recorded. The case is closed.")
+    return _back_to_case(case)
+
+
+@login_required
+@require_POST
+def sign_off_or_send_back(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A lead confirms the pending adverse decision, or sends it back with reasons."""
+    case = _get_case_for_user(request, case_id)
+    form = SignOffForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, sign_off_form=form)
+    data = form.cleaned_data
+    try:
+        if data["action"] == SignOffForm.SIGN_OFF:
+            services.sign_off(case, request.user, expected_version=data["version"])
+            messages.success(request, "Decision signed off. The case is closed.")
+        else:
+            services.send_back(case, request.user, data["reason"], expected_version=data["version"])
+            messages.success(request, "Decision sent back to the reviewer.")
+    except services.ReviewError as exc:
+        messages.error(request, f"Nothing was changed: {exc}.")
+    return _back_to_case(case)
