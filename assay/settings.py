@@ -64,9 +64,7 @@ DEBUG = env_bool("ASSAY_DEBUG")
 ALLOWED_HOSTS: list[str] = [
     h.strip() for h in env_str("ASSAY_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
-CSRF_TRUSTED_ORIGINS: list[str] = [
-    o.strip() for o in env_str("ASSAY_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS: list[str] = [o.strip() for o in env_str("ASSAY_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
 
 DATABASE_URL = env_str("ASSAY_DATABASE_URL", f"sqlite:///{DATA_DIR / 'assay.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -98,6 +96,7 @@ INSTALLED_APPS = [
     "criteria",
     "linkage",
     "review",
+    "demo",
 ]
 
 MIDDLEWARE = [

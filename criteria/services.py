@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Max
@@ -65,9 +65,7 @@ def create_draft(name: str, specs: list[RuleSpec], *, author: Any, description: 
     validate_rules(specs)
     with transaction.atomic():
         latest = RuleSet.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
-        ruleset = RuleSet.objects.create(
-            name=name, version=latest + 1, description=description, created_by=author
-        )
+        ruleset = RuleSet.objects.create(name=name, version=latest + 1, description=description, created_by=author)
         Rule.objects.bulk_create(
             [
                 Rule(ruleset=ruleset, code=s.code, title=s.title, query=s.query, clause=s.clause, severity=s.severity)
@@ -86,12 +84,8 @@ def approve(ruleset: RuleSet, *, approver: Any) -> RuleSet:
         ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
         if ruleset.status != RuleSet.Status.DRAFT:
             raise RuleSetError(f"{ruleset} is not a draft")
-        validate_rules(
-            RuleSpec(r.code, r.title, r.query, r.clause, r.severity) for r in ruleset.rules.all()
-        )
-        RuleSet.objects.filter(name=ruleset.name, status=RuleSet.Status.APPROVED).update(
-            status=RuleSet.Status.RETIRED
-        )
+        validate_rules(RuleSpec(r.code, r.title, r.query, r.clause, r.severity) for r in ruleset.rules.all())
+        RuleSet.objects.filter(name=ruleset.name, status=RuleSet.Status.APPROVED).update(status=RuleSet.Status.RETIRED)
         ruleset.status = RuleSet.Status.APPROVED
         ruleset.approved_by = approver
         ruleset.approved_at = timezone.now()
@@ -135,7 +129,7 @@ def _scan_ruleset(
         if not rows:
             break
         hits = [
-            Hit(post_id=row["pk"], rule_id=m.key, ruleset=ruleset, spans=[list(s) for s in m.spans])
+            Hit(post_id=row["pk"], rule_id=cast(int, m.key), ruleset=ruleset, spans=[list(s) for s in m.spans])
             for row, matches in zip(rows, matcher.match_many(_post_views(rows)), strict=True)
             for m in matches
         ]

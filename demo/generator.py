@@ -23,35 +23,83 @@ BASE_TIME = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 DEMO_DAYS = 30
 
 TOWNS: tuple[tuple[str, str], ...] = (
-    ("Leeds", "LS"), ("Bristol", "BS"), ("Manchester", "M"), ("Cardiff", "CF"), ("Glasgow", "G"),
-    ("Norwich", "NR"), ("Sheffield", "S"), ("Newcastle", "NE"), ("Brighton", "BN"), ("Exeter", "EX"),
-    ("York", "YO"), ("Swansea", "SA"), ("Leicester", "LE"), ("Hull", "HU"), ("Aberdeen", "AB"),
-    ("Derby", "DE"), ("Oxford", "OX"), ("Bath", "BA"), ("Preston", "PR"), ("Stoke", "ST"),
+    ("Leeds", "LS"),
+    ("Bristol", "BS"),
+    ("Manchester", "M"),
+    ("Cardiff", "CF"),
+    ("Glasgow", "G"),
+    ("Norwich", "NR"),
+    ("Sheffield", "S"),
+    ("Newcastle", "NE"),
+    ("Brighton", "BN"),
+    ("Exeter", "EX"),
+    ("York", "YO"),
+    ("Swansea", "SA"),
+    ("Leicester", "LE"),
+    ("Hull", "HU"),
+    ("Aberdeen", "AB"),
+    ("Derby", "DE"),
+    ("Oxford", "OX"),
+    ("Bath", "BA"),
+    ("Preston", "PR"),
+    ("Stoke", "ST"),
 )
 
 NICKNAMES = {
-    "William": "Bill", "Robert": "Bob", "Margaret": "Peggy", "Elizabeth": "Liz", "James": "Jim",
-    "Richard": "Dick", "Katherine": "Kate", "Thomas": "Tom", "Michael": "Mike", "Christopher": "Chris",
-    "Jennifer": "Jen", "Stephen": "Steve", "Rebecca": "Becky", "Daniel": "Dan", "Samuel": "Sam",
+    "William": "Bill",
+    "Robert": "Bob",
+    "Margaret": "Peggy",
+    "Elizabeth": "Liz",
+    "James": "Jim",
+    "Richard": "Dick",
+    "Katherine": "Kate",
+    "Thomas": "Tom",
+    "Michael": "Mike",
+    "Christopher": "Chris",
+    "Jennifer": "Jen",
+    "Stephen": "Steve",
+    "Rebecca": "Becky",
+    "Daniel": "Dan",
+    "Samuel": "Sam",
 }
 
 # The rulebook: each rule cites its clause. Queries use keywords and "exact phrases".
 RULEBOOK: tuple[dict[str, Any], ...] = (
-    {"code": "ABUSE-1", "title": "Abusive language about members or opponents", "severity": 2,
-     "clause": "2.1 Members must not abuse other members, opponents or the public.",
-     "query": 'scum OR vermin OR "pathetic losers" OR "utter parasites"'},
-    {"code": "HARASS-1", "title": "Targeted harassment", "severity": 2,
-     "clause": "2.2 Members must not harass or incite others to harass any person.",
-     "query": '"pile on" OR "keep messaging you" OR "won\'t leave you alone" OR "flood her mentions"'},
-    {"code": "HATE-1", "title": "Hateful statements about protected groups", "severity": 1,
-     "clause": "2.3 Members must not express hatred on grounds of race, religion, sex, sexuality or disability.",
-     "query": '"send them home" OR "go back to where you came from" OR "not welcome in this country"'},
-    {"code": "THREAT-1", "title": "Threats of harm", "severity": 1,
-     "clause": "2.4 Members must not threaten violence or harm against any person.",
-     "query": '"you\'ll pay for this" OR "I know where you live" OR "watch your back"'},
-    {"code": "RIVAL-1", "title": "Publicly backing a rival candidate", "severity": 3,
-     "clause": "4.1 Members must not publicly support a candidate standing against the organisation's candidate.",
-     "query": 'VoteRival OR "vote for the independent" OR "backing the independent"'},
+    {
+        "code": "ABUSE-1",
+        "title": "Abusive language about members or opponents",
+        "severity": 2,
+        "clause": "2.1 Members must not abuse other members, opponents or the public.",
+        "query": 'scum OR vermin OR "pathetic losers" OR "utter parasites"',
+    },
+    {
+        "code": "HARASS-1",
+        "title": "Targeted harassment",
+        "severity": 2,
+        "clause": "2.2 Members must not harass or incite others to harass any person.",
+        "query": '"pile on" OR "keep messaging you" OR "won\'t leave you alone" OR "flood her mentions"',
+    },
+    {
+        "code": "HATE-1",
+        "title": "Hateful statements about protected groups",
+        "severity": 1,
+        "clause": "2.3 Members must not express hatred on grounds of race, religion, sex, sexuality or disability.",
+        "query": '"send them home" OR "go back to where you came from" OR "not welcome in this country"',
+    },
+    {
+        "code": "THREAT-1",
+        "title": "Threats of harm",
+        "severity": 1,
+        "clause": "2.4 Members must not threaten violence or harm against any person.",
+        "query": '"you\'ll pay for this" OR "I know where you live" OR "watch your back"',
+    },
+    {
+        "code": "RIVAL-1",
+        "title": "Publicly backing a rival candidate",
+        "severity": 3,
+        "clause": "4.1 Members must not publicly support a candidate standing against the organisation's candidate.",
+        "query": 'VoteRival OR "vote for the independent" OR "backing the independent"',
+    },
 )
 
 _BREACHES: dict[str, tuple[str, ...]] = {
@@ -233,8 +281,20 @@ def _accounts(
 
 def _register_rows(members: list[_Person], accounts: list[_Account], rng: random.Random) -> Iterator[list[str]]:
     declared = {a.member_index: a for a in accounts if a.declared and a.member_index is not None}
-    yield ["number", "given_name", "family_name", "email", "date_of_birth", "town", "postcode", "joined_on",
-           "status", "x_handle", "bluesky_handle", "mastodon_handle"]
+    yield [
+        "number",
+        "given_name",
+        "family_name",
+        "email",
+        "date_of_birth",
+        "town",
+        "postcode",
+        "joined_on",
+        "status",
+        "x_handle",
+        "bluesky_handle",
+        "mastodon_handle",
+    ]
     for i, person in enumerate(members):
         account = declared.get(i)
         handles = {"x": "", "bluesky": "", "mastodon": ""}
@@ -245,16 +305,34 @@ def _register_rows(members: list[_Person], accounts: list[_Account], rng: random
                 + ([f"https://x.com/{account.handle}"] if account.platform == "x" else [])
             )
         email = f"{person.given}.{person.family}{i % 97}@example.org".lower() if rng.random() < 0.8 else ""
-        yield [f"M{100000 + i}", person.given, person.family, email, person.dob.isoformat(), person.town,
-               person.postcode, (date(2010, 1, 1) + timedelta(days=rng.randint(0, 5800))).isoformat(),
-               "active" if rng.random() < 0.93 else "lapsed", handles["x"], handles["bluesky"], handles["mastodon"]]
+        yield [
+            f"M{100000 + i}",
+            person.given,
+            person.family,
+            email,
+            person.dob.isoformat(),
+            person.town,
+            person.postcode,
+            (date(2010, 1, 1) + timedelta(days=rng.randint(0, 5800))).isoformat(),
+            "active" if rng.random() < 0.93 else "lapsed",
+            handles["x"],
+            handles["bluesky"],
+            handles["mastodon"],
+        ]
     # Two malformed rows, as real registers have: they are quarantined, the rest goes on.
     yield ["M999998", "Ada", "Broken", "not-an-email", "1980-02-30", "Leeds", "LS1 1AA", "", "active", "", "", ""]
     yield ["M999999", "", "Nameless", "", "", "", "", "", "active", "", "", ""]
 
 
-def _post(platform_id: str, account: _Account | None, text: str, created: datetime, kind: str = "post",
-          parent: str = "", platform: str | None = None) -> dict[str, Any]:
+def _post(
+    platform_id: str,
+    account: _Account | None,
+    text: str,
+    created: datetime,
+    kind: str = "post",
+    parent: str = "",
+    platform: str | None = None,
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "platform": platform or (account.platform if account else "facebook"),
         "id": platform_id,
@@ -266,8 +344,13 @@ def _post(platform_id: str, account: _Account | None, text: str, created: dateti
     if parent:
         item["parent_id"] = parent
     if account is not None:
-        item["author"] = {"id": account.platform_id, "handle": account.handle, "name": account.name,
-                          "bio": account.bio, "location": account.location}
+        item["author"] = {
+            "id": account.platform_id,
+            "handle": account.handle,
+            "name": account.name,
+            "bio": account.bio,
+            "location": account.location,
+        }
     return item
 
 
@@ -287,8 +370,14 @@ def _posts(rng: random.Random, accounts: list[_Account], total: int, breaches: i
             text = rng.choice(_BENIGN).format(town=town)
         kind = rng.choices(["post", "reply", "quote"], weights=[80, 15, 5])[0]
         parent = f"{n - 1}" if kind != "post" and n else ""
-        yield _post(f"{account.platform[:2]}{n}", account, text, created, kind, f"{account.platform[:2]}{parent}"
-                    if parent else "")
+        yield _post(
+            f"{account.platform[:2]}{n}",
+            account,
+            text,
+            created,
+            kind,
+            f"{account.platform[:2]}{parent}" if parent else "",
+        )
 
 
 def _facebook_comments(rng: random.Random, count: int) -> Iterator[dict[str, Any]]:
@@ -297,6 +386,22 @@ def _facebook_comments(rng: random.Random, count: int) -> Iterator[dict[str, Any
         created = BASE_TIME + timedelta(seconds=rng.randint(0, DEMO_DAYS * 86400))
         text = rng.choice(_BREACHES["ABUSE-1"] if n % 10 == 0 else _BENIGN).format(town=rng.choice(TOWNS)[0])
         yield _post(f"fb-page_{n}", None, text, created, "comment", "fb-page_post", platform="facebook")
+
+
+def scaled(scale: float) -> dict[str, int]:
+    """Keyword arguments for :func:`generate` at ``scale`` times the standard organisation."""
+    if not 0 < scale <= 20:
+        raise ValueError(f"scale must be above 0 and at most 20, not {scale}")
+    standard = {
+        "members": 5000,
+        "accounts": 2000,
+        "posts": 50_000,
+        "breaches": 400,
+        "declared_accounts": 300,
+        "findable_accounts": 300,
+        "facebook_comments": 200,
+    }
+    return {key: max(10, round(value * scale)) for key, value in standard.items()}
 
 
 def generate(

@@ -75,21 +75,24 @@ def _assign_to_reviewer(users: dict[str, Any]) -> int:
     reviewer = users["reviewer"]
     have = Case.objects.filter(assigned_to=reviewer).count()
     wanted = max(0, CASES_FOR_REVIEWER - have)
-    cases = Case.objects.filter(state=State.OPEN.value, assigned_to__isnull=True).order_by(
-        "severity", "due_at", "pk"
-    )[:wanted]
+    cases = Case.objects.filter(state=State.OPEN.value, assigned_to__isnull=True).order_by("severity", "due_at", "pk")[
+        :wanted
+    ]
     for case in cases:
         assign_case(case, reviewer, actor=users["operator"], expected_version=case.version)
     return len(cases)
 
 
 def run_demo(
-    *, data_dir: Path | None = None, progress: Callable[[str, int | None], Callable[[int], None]] | None = None
+    *,
+    data_dir: Path | None = None,
+    scale: float = 1.0,
+    progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> DemoReport:
     """Build the organisation and run collect → match → link → triage → assign."""
     report = DemoReport()
     out = (data_dir or settings.DATA_DIR) / "demo"
-    files = generator.generate(out)
+    files = generator.generate(out, **generator.scaled(scale))
     report.lines.append(f"fictional organisation written to {out}")
 
     def bar(label: str, total: int | None) -> Callable[[int], None] | None:

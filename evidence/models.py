@@ -6,6 +6,9 @@ A Post's raw payload and its sha256 never change after collection; a platform de
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from django.db import models
 
 
@@ -75,7 +78,9 @@ class Account(models.Model):
         indexes = [models.Index(fields=["platform", "handle"])]
 
     def __str__(self) -> str:
-        return f"@{self.handle} ({self.get_platform_display()})" if self.handle else f"{self.platform}:{self.platform_id}"
+        return (
+            f"@{self.handle} ({self.get_platform_display()})" if self.handle else f"{self.platform}:{self.platform_id}"
+        )
 
 
 class Post(models.Model):
@@ -118,10 +123,24 @@ class Quarantine(models.Model):
     position = models.CharField(max_length=64, help_text="line number, row or page")
     reason = models.TextField()
     raw = models.TextField(blank=True)
+    raw_sha256 = models.CharField(
+        max_length=64, default="", help_text="sha256 of raw: the same bad record is kept once"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "quarantine"
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "position", "raw_sha256"], name="quarantine_unique_record")
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.raw_sha256 = self.digest(self.raw)
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def digest(raw: str) -> str:
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
     def __str__(self) -> str:
         return f"{self.origin}:{self.position}: {self.reason}"

@@ -101,13 +101,33 @@ def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[
     return ids
 
 
+def quarantine(rejects: Iterable[Rejected], *, origin: str, run: CollectionRun | None = None) -> None:
+    """Keep bad records with where they were and why; the same record from the same place is kept once."""
+    Quarantine.objects.bulk_create(
+        [
+            Quarantine(
+                run=run,
+                origin=origin,
+                position=r.position,
+                reason=r.reason,
+                raw=r.raw,
+                raw_sha256=Quarantine.digest(r.raw),
+            )
+            for r in rejects
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def _existing_post_keys(keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     by_platform: dict[str, list[str]] = {}
     for platform, platform_id in keys:
         by_platform.setdefault(platform, []).append(platform_id)
     found: set[tuple[str, str]] = set()
     for platform, platform_ids in by_platform.items():
-        rows = Post.objects.filter(platform=platform, platform_id__in=platform_ids).values_list("platform_id", flat=True)
+        rows = Post.objects.filter(platform=platform, platform_id__in=platform_ids).values_list(
+            "platform_id", flat=True
+        )
         found.update((platform, pid) for pid in rows)
     return found
 
@@ -135,9 +155,7 @@ def store_batch(
                 Post(
                     platform=rec.post.platform,
                     platform_id=rec.post.platform_id,
-                    account_id=(
-                        account_ids[(rec.account.platform, rec.account.platform_id)] if rec.account else None
-                    ),
+                    account_id=(account_ids[(rec.account.platform, rec.account.platform_id)] if rec.account else None),
                     kind=rec.post.kind,
                     parent_platform_id=rec.post.parent_platform_id,
                     text=rec.post.text,
@@ -152,9 +170,7 @@ def store_batch(
                 for rec in fresh.values()
             ]
         )
-        Quarantine.objects.bulk_create(
-            [Quarantine(run=run, origin=origin, position=r.position, reason=r.reason, raw=r.raw) for r in rejects]
-        )
+        quarantine(rejects, origin=origin, run=run)
         run.imported += len(fresh)
         run.duplicates += duplicates
         run.quarantined += len(rejects)
@@ -167,9 +183,7 @@ def _open_run(path: Path, digest: str) -> tuple[CollectionRun, int]:
     """Resume an interrupted run of this exact file, or start a new one."""
     source = _file_source(ndjson.NAME)
     interrupted = (
-        CollectionRun.objects.filter(
-            source=source, input_sha256=digest, status=CollectionRun.Status.RUNNING
-        )
+        CollectionRun.objects.filter(source=source, input_sha256=digest, status=CollectionRun.Status.RUNNING)
         .order_by("-pk")
         .first()
     )

@@ -8,7 +8,7 @@ reviewer must confirm (see linkage/model.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ def _declared_index() -> dict[tuple[str, str], list[int]]:
     return index
 
 
-def _account_keys(account: dict[str, Any]) -> set[tuple[str, str]]:
+def _account_keys(account: Mapping[str, Any]) -> set[tuple[str, str]]:
     platform = account["platform"]
     keys = {(platform, normalise_handle(platform, account["handle"]))} if account["handle"] else set()
     if account["url"]:
@@ -75,8 +75,10 @@ def link_declared(run: LinkageRun, progress: Callable[[int], None] | None = None
                     member_id=member_id,
                     method=Link.Method.DECLARED,
                     probability=1.0,
-                    explanation={"declared": f"{account['platform']} handle @{account['handle']}",
-                                 "why": "the member gave us this identifier"},
+                    explanation={
+                        "declared": f"{account['platform']} handle @{account['handle']}",
+                        "why": "the member gave us this identifier",
+                    },
                     status=Link.Status.CONFIRMED,
                     run=run,
                 )

@@ -13,6 +13,9 @@ class ChainHead(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
 
+    def __str__(self) -> str:
+        return f"audit chain tip: event {self.last_seq}"
+
 
 class AuditEvent(models.Model):
     """One access or change, chained to the one before it by hash."""

@@ -98,8 +98,7 @@ def normalise_handle(platform: str, value: str) -> str:
             value = f"{parts[0]}@{host}"
         elif parts:
             value = parts[0]
-    value = value.lower().lstrip("@")
-    return value
+    return value.lower().lstrip("@")
 
 
 def _date(raw: str, column: str) -> date | None:

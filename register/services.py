@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from evidence.models import Quarantine
+from evidence.connectors.base import Rejected
+from evidence.services import quarantine
 from oversight.services import record as audit
 from register.importers import MemberRow, RowError, read_csv
 from register.models import DeclaredIdentifier, Member
@@ -84,8 +85,13 @@ def import_register(path: Path, *, actor: Any = None, progress: Callable[[int], 
             if isinstance(item, RowError):
                 rejects.append(item)
             elif item.number in seen:
-                rejects.append(RowError(item.line, f"duplicate membership number {item.number!r} "
-                                        f"(first at line {seen[item.number]})", item.number))
+                rejects.append(
+                    RowError(
+                        item.line,
+                        f"duplicate membership number {item.number!r} (first at line {seen[item.number]})",
+                        item.number,
+                    )
+                )
             else:
                 seen[item.number] = item.line
                 batch.append(item)
@@ -96,9 +102,7 @@ def import_register(path: Path, *, actor: Any = None, progress: Callable[[int], 
                     progress(len(seen))
         if batch:
             _apply_batch(batch, summary)
-        Quarantine.objects.bulk_create(
-            [Quarantine(origin=str(path), position=f"line {r.line}", reason=r.reason, raw=r.raw) for r in rejects]
-        )
+        quarantine((Rejected(f"line {r.line}", r.reason, r.raw) for r in rejects), origin=str(path))
         summary.quarantined = len(rejects)
         audit(
             "register.imported",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,29 @@ def canonical_json(value: Any) -> bytes:
 
 def canonical_sha256(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """Replace what no database can store (NUL, lone UTF-16 surrogates) with U+FFFD, recursively.
+
+    JSON may escape them (``"\\ud800"``, ``"\\u0000"``) but UTF-8 cannot encode a lone surrogate and
+    PostgreSQL rejects both; the stored raw record and its hash are of the scrubbed form.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def needs_scrub(json_text: str) -> bool:
+    """Cheap test on a JSON line: could it decode to NUL or a surrogate?"""
+    return "\\u" in json_text and bool(re.search(r"\\u(0000|[dD][89a-fA-F])", json_text))
 
 
 @dataclass(frozen=True, slots=True)

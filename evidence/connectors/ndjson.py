@@ -26,6 +26,8 @@ from evidence.connectors.base import (
     RecordError,
     Rejected,
     canonical_sha256,
+    needs_scrub,
+    scrub,
 )
 
 NAME = "ndjson"
@@ -121,6 +123,8 @@ def read(stream: IO[bytes], *, start_line: int = 0) -> Iterator[tuple[int, Recor
         except json.JSONDecodeError as exc:
             yield number, Rejected(position, f"invalid JSON: {exc.msg} at column {exc.colno}", text[:_RAW_KEEP])
             continue
+        if needs_scrub(text):
+            obj = scrub(obj)
         try:
             yield number, parse_item(obj, position)
         except RecordError as exc:

@@ -65,12 +65,12 @@ def test_it_imports_counts_and_quarantines_malformed_lines(good_and_bad: Path, c
 @pytest.mark.django_db
 def test_a_second_import_changes_no_counts(good_and_bad: Path):
     first = import_posts(good_and_bad)
-    counts = (Post.objects.count(), Account.objects.count())
+    counts = (Post.objects.count(), Account.objects.count(), Quarantine.objects.count())
     second = import_posts(good_and_bad)
 
     assert (first.imported, second.imported) == (2, 0)
     assert second.duplicates == 3
-    assert (Post.objects.count(), Account.objects.count()) == counts
+    assert (Post.objects.count(), Account.objects.count(), Quarantine.objects.count()) == counts
 
 
 @pytest.mark.django_db
@@ -137,3 +137,13 @@ def test_a_missing_file_is_named_and_the_others_still_import(good_and_bad: Path,
     captured = capsys.readouterr()
     assert f"{tmp_path / 'nope.ndjson'}: no such file" in captured.err
     assert Post.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_characters_no_database_can_store_are_replaced_and_the_hash_matches_what_is_stored(tmp_path: Path):
+    line = '{"platform": "x", "id": "9", "text": "a\\ud800b\\u0000c \\ud83d\\ude00"}'
+    import_posts(_write(tmp_path / "odd.ndjson", [line]))
+
+    post = Post.objects.get()
+    assert post.text == "a\ufffdb\ufffdc \U0001f600"
+    assert post.sha256 == canonical_sha256(post.raw)

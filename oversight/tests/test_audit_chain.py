@@ -28,8 +28,9 @@ def test_an_intact_chain_verifies():
 
 def test_an_edited_event_is_named():
     events = _events(5)
-    events[2] = chain.ChainedEvent(3, {**events[2].body, "action": "nothing.happened"}, events[2].prev_hash,
-                                   events[2].hash)
+    events[2] = chain.ChainedEvent(
+        3, {**events[2].body, "action": "nothing.happened"}, events[2].prev_hash, events[2].hash
+    )
     broken = chain.verify(events)
     assert broken is not None and broken.seq == 3 and "edited" in broken.reason
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from evidence.models import Quarantine
-from register.importers import RegisterFormatError, normalise_handle, read_csv
+from register.importers import MemberRow, RegisterFormatError, normalise_handle, read_csv
 from register.models import DeclaredIdentifier, Member
 from register.services import import_register
 
@@ -42,6 +42,7 @@ def test_handles_are_normalised_however_they_were_written(platform: str, raw: st
 
 def test_nationbuilder_style_headers_are_understood():
     rows = list(read_csv(io.StringIO("nationbuilder_id,first_name,last_name,twitter_login\n7,Ann,Lee,AnnLee\n")))
+    assert isinstance(rows[0], MemberRow)
     assert rows[0].number == "7"
     assert [(i.kind, i.platform, i.value) for i in rows[0].identifiers] == [("handle", "x", "annlee")]
 
@@ -60,7 +61,11 @@ def test_it_imports_members_with_declared_identifiers_and_quarantines_bad_rows(t
 
     assert "2 created, 0 updated, 0 unchanged, 3 quarantined" in capsys.readouterr().out
     peggy = Member.objects.get(number="M1")
-    assert (peggy.email, peggy.postcode, peggy.date_of_birth) == ("peggy.oakes@example.org", "LS6 2AB", date(1961, 4, 2))
+    assert (peggy.email, peggy.postcode, peggy.date_of_birth) == (
+        "peggy.oakes@example.org",
+        "LS6 2AB",
+        date(1961, 4, 2),
+    )
     assert Member.objects.get(number="M2").date_of_birth == date(1975, 3, 2)
     assert set(DeclaredIdentifier.objects.filter(member=peggy).values_list("kind", "platform", "value")) == {
         ("email", "", "peggy.oakes@example.org"),

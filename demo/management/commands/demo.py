@@ -19,20 +19,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="run the flow, then exit without serving")
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="size of the organisation relative to the standard one (5,000 members, 50,000 posts)",
+        )
         parser.add_argument("--bind", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         with ExitStack() as stack:
             progress = stack.enter_context(
-                Progress(TextColumn("[bold]{task.description:>10}"), BarColumn(), TimeElapsedColumn(),
-                         disable=not sys.stdout.isatty())
+                Progress(
+                    TextColumn("[bold]{task.description:>10}"),
+                    BarColumn(),
+                    TimeElapsedColumn(),
+                    disable=not sys.stdout.isatty(),
+                )
             )
 
             def bar(label: str, total: int | None) -> Callable[[int], None]:
                 task = progress.add_task(label, total=total)
                 return lambda done: progress.update(task, completed=done)
 
-            report = run_demo(progress=bar)
+            report = run_demo(progress=bar, scale=options["scale"])
         for line in report.lines:
             self.stdout.write(line)
         self.stdout.write("")

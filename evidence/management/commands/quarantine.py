@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
@@ -26,6 +26,6 @@ class Command(BaseCommand):
         table = Table("run", "origin", "position", "reason")
         for q in rows[: options["limit"]]:
             table.add_row(str(q.run_id or ""), q.origin, q.position, q.reason)
-        console = Console(file=self.stdout, width=160)
+        console = Console(file=cast(IO[str], self.stdout), width=160)
         console.print(table)
         console.print(f"{total} quarantined record(s)")

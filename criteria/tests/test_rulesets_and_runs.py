@@ -1,0 +1,95 @@
+"""Rule sets: drafted, approved by a second person, and run incrementally over new posts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from criteria.models import Hit, RuleSet
+from criteria.services import RuleSetError, RuleSpec, approve, create_draft, run_rules
+from evidence.services import import_posts
+from oversight.models import AuditEvent
+
+SPECS = [
+    RuleSpec("ABUSE-1", "Abuse", 'scum OR "pathetic losers"', "2.1 No abuse", 2),
+    RuleSpec("THREAT-1", "Threats", '"I know where you live"', "2.4 No threats", 1),
+]
+
+
+def _posts(path: Path, texts: list[str], start: int = 1) -> Path:
+    lines = [
+        json.dumps({"platform": "x", "id": str(n), "text": t, "author": {"id": f"a{n}", "handle": f"h{n}"}})
+        for n, t in enumerate(texts, start=start)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def approved(cast) -> RuleSet:
+    return approve(create_draft("Conduct", SPECS, author=cast["olivia"]), approver=cast["lena"])
+
+
+@pytest.mark.django_db
+def test_a_rule_set_cannot_be_approved_by_its_author(cast):
+    draft = create_draft("Conduct", SPECS, author=cast["olivia"])
+
+    with pytest.raises(RuleSetError, match="someone other than its author"):
+        approve(draft, approver=cast["olivia"])
+
+
+@pytest.mark.django_db
+def test_a_rule_that_does_not_parse_cannot_be_saved_and_the_error_names_the_rule(cast):
+    bad = [*SPECS, RuleSpec("BAD-1", "Broken", '"unclosed phrase', "9.9 x")]
+
+    with pytest.raises(RuleSetError, match=r"rule BAD-1: .* at position \d+"):
+        create_draft("Conduct", bad, author=cast["olivia"])
+    assert not RuleSet.objects.exists()
+
+
+@pytest.mark.django_db
+def test_every_rule_must_cite_a_clause(cast):
+    with pytest.raises(RuleSetError, match="cite a rulebook clause"):
+        create_draft("Conduct", [RuleSpec("X-1", "x", "scum", " ")], author=cast["olivia"])
+
+
+@pytest.mark.django_db
+def test_approving_a_new_version_retires_the_old_one(cast, approved):
+    v2 = approve(create_draft("Conduct", SPECS[:1], author=cast["olivia"]), approver=cast["lena"])
+
+    approved.refresh_from_db()
+    assert (approved.status, v2.status, v2.version) == ("retired", "approved", 2)
+    assert AuditEvent.objects.filter(action="ruleset.approved").count() == 2
+
+
+@pytest.mark.django_db
+def test_run_rules_records_hits_with_spans_and_scans_each_post_once(tmp_path, approved, capsys):
+    import_posts(_posts(tmp_path / "a.ndjson", ["You are SCUM.", "nice day", "I know where you live, scum"]))
+
+    call_command("run_rules")
+    assert "3 posts scanned, 3 hits" in capsys.readouterr().out
+
+    hit = Hit.objects.get(post__platform_id="1")
+    assert (hit.rule.code, hit.ruleset_id, hit.spans) == ("ABUSE-1", approved.pk, [[8, 12]])
+    assert {h.rule.code for h in Hit.objects.filter(post__platform_id="3")} == {"ABUSE-1", "THREAT-1"}
+
+    call_command("run_rules")
+    assert "0 posts scanned, 0 hits" in capsys.readouterr().out
+
+    import_posts(_posts(tmp_path / "b.ndjson", ["more scum here"], start=4))
+    summary = run_rules()
+    assert (summary.posts_scanned, summary.hits, Hit.objects.count()) == (1, 1, 4)
+
+
+@pytest.mark.django_db
+def test_posts_with_odd_or_empty_text_do_not_stop_a_run(tmp_path, approved):
+    texts = ["", "\u202eevil scum\u202c", "scu\u0301m", "🙂 scum 🙂", "e\u0301 \ud800 scum"]
+    import_posts(_posts(tmp_path / "odd.ndjson", texts))
+
+    summary = run_rules()
+
+    assert summary.posts_scanned == 5
+    assert set(Hit.objects.values_list("post__platform_id", flat=True)) >= {"2", "4", "5"}
