@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's manage.py, for developers; `assay` is the user-facing command."""
+
 import os
 import sys
 

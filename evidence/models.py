@@ -134,6 +134,9 @@ class Quarantine(models.Model):
             models.UniqueConstraint(fields=["origin", "position", "raw_sha256"], name="quarantine_unique_record")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.origin}:{self.position}: {self.reason}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.raw_sha256 = self.digest(self.raw)
         super().save(*args, **kwargs)
@@ -141,6 +144,3 @@ class Quarantine(models.Model):
     @staticmethod
     def digest(raw: str) -> str:
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def __str__(self) -> str:
-        return f"{self.origin}:{self.position}: {self.reason}"

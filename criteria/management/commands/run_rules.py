@@ -22,6 +22,4 @@ class Command(BaseCommand):
         if not summary.rulesets:
             self.stdout.write("no approved rule set: nothing to scan")
             return
-        self.stdout.write(
-            f"{', '.join(summary.rulesets)}: {summary.posts_scanned} posts scanned, {summary.hits} hits"
-        )
+        self.stdout.write(f"{', '.join(summary.rulesets)}: {summary.posts_scanned} posts scanned, {summary.hits} hits")
