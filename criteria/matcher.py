@@ -465,7 +465,7 @@ def _near_spans(ir: _IRNear, c: _Ctx) -> list[Span] | None:
                 gap = bisect_left(tokens, a[0]) - (bisect_right(tokens, b[1] - 1) - 1)
             else:
                 continue
-            if gap <= ir.distance:
+            if gap - 1 <= ir.distance:  # words in between
                 used.add(a)
                 used.add(b)
     return sorted(used) if used else None

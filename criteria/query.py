@@ -542,8 +542,6 @@ def _lint_nodes(node: Node, query: str) -> list[Diagnostic]:
                     "error", f"NEAR/{node.distance} is too far", node.pos, f"use at most NEAR/{MAX_NEAR}, or AND"
                 )
             )
-        elif node.distance < 1:
-            out.append(Diagnostic("error", "NEAR/0 never matches", node.pos, 'use NEAR/1 or an exact "phrase"'))
         return out
     if isinstance(node, Not):
         if isinstance(node.child, Not):
