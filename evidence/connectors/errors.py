@@ -175,6 +175,8 @@ def _mastodon(status: int, headers: Mapping[str, str], data: Any, body: bytes, n
     message = str(_dict(data).get("error", "")) or _text(body)
     if status == 401 or (status == 422 and "authenticated" in message):
         return Verdict(Action.STOP_AUTH, f"Mastodon instance requires a valid token: {message}")
+    if status in (404, 410):
+        return Verdict(Action.MARK_DELETED, message)
     return _generic(status, headers, data, body, now)
 
 

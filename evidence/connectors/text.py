@@ -81,3 +81,9 @@ def as_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RecordError(f"{what} is not a JSON object")
     return value
+
+
+def sub(item: dict[str, Any], key: str) -> dict[str, Any]:
+    """``item[key]`` if it is an object, else an empty one (for optional nested fields)."""
+    value = item.get(key)
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,241 @@
+"""Bluesky: ``app.bsky.feed.searchPosts`` on an AppView, paged by cursor and sliced by time.
+
+Search stops paging near 10,000 hits per query. When a slice runs out of cursor while the server
+reports more hits (or the slice reached the window), the query is re-issued with ``until`` just
+after the oldest post seen (its ``sortAt``, the earlier of createdAt and indexedAt, which is what
+``since``/``until`` filter on) and the posts already seen at that instant are skipped. Everything
+needed to continue (slice bound, server cursor, boundary posts) is in the cursor, so a resumed run
+yields exactly what an uninterrupted one would.
+
+Facets carry UTF-8 *byte* offsets; entities are converted to code-point offsets. Accounts are keyed
+by DID. Authors who self-label ``!no-unauthenticated`` (asked not to be shown to logged-out
+viewers) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256
+from evidence.connectors.http import ApiConnector, ClientOptions
+from evidence.connectors.page import Cursor, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
+from evidence.connectors.text import as_dict, iso, parse_time, require_str, sub, utf8_to_index
+
+WINDOW = 10_000
+_FEATURES = {
+    "app.bsky.richtext.facet#mention": ("mention", "did"),
+    "app.bsky.richtext.facet#link": ("link", "uri"),
+    "app.bsky.richtext.facet#tag": ("tag", "tag"),
+}
+_QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
+
+
+@dataclass
+class _Slice:
+    """Where a time-sliced search stands; round-trips through the JSON cursor."""
+
+    until: str | None = None  # None: the query's own until
+    cursor: str | None = None  # the server's cursor within this slice
+    page: int = 0
+    seen: int = 0  # posts returned in this slice
+    fresh: int = 0  # of which not already collected in an earlier slice
+    oldest: str | None = None  # oldest sortAt in this slice
+    oldest_uris: list[str] = field(default_factory=list)  # posts at exactly that instant
+    skip: list[str] = field(default_factory=list)  # boundary posts from the previous slice
+
+    def as_cursor(self) -> Cursor:
+        return dict(vars(self))
+
+    def observe(self, posts: list[dict[str, Any]], fresh: int) -> None:
+        self.seen += len(posts)
+        self.fresh += fresh
+        for post in posts:
+            try:
+                moment, uri = iso(_sort_at(post), millis=True), require_str(post, "uri")
+            except RecordError:
+                continue
+            if self.oldest is None or moment < self.oldest:
+                self.oldest, self.oldest_uris = moment, [uri]
+            elif moment == self.oldest and uri not in self.oldest_uris:
+                self.oldest_uris.append(uri)
+
+    def next_slice(self) -> _Slice:
+        assert self.oldest is not None
+        until = parse_time(self.oldest, "oldest") + timedelta(milliseconds=1)  # until is exclusive
+        return _Slice(until=iso(until, millis=True), page=self.page, skip=self.oldest_uris)
+
+
+class BlueskySearch(ApiConnector):
+    """Search posts through an AppView (authenticated: public.api.bsky.app refuses search)."""
+
+    name = "bluesky_search"
+    version = "1"
+    platform = "bluesky"
+
+    def __init__(
+        self,
+        access_jwt: str,
+        *,
+        base_url: str = "https://api.bsky.app",
+        limit: int = 100,
+        window: int = WINDOW,
+        options: ClientOptions | None = None,
+    ) -> None:
+        super().__init__({"Authorization": f"Bearer {access_jwt}"} if access_jwt else {}, options)
+        self.url = f"{base_url.rstrip('/')}/xrpc/app.bsky.feed.searchPosts"
+        self.limit = limit
+        self.window = window
+
+    def pages(self, query: Query, cursor: Cursor | None = None) -> Iterator[Page]:
+        state = _Slice(**cursor) if cursor else _Slice()
+        while True:
+            fetched = self.http.get(self.url, self._params(query, state))
+            body = as_dict(fetched.json(), "searchPosts response")
+            state.page += 1
+            posts = [p for p in body.get("posts") or [] if isinstance(p, dict)]
+            derived = derive_search(body, f"page {state.page}", skip=frozenset(state.skip))
+            state.observe(posts, fresh=len(derived.records) + len(derived.skipped))
+            server_cursor = body.get("cursor")
+            if isinstance(server_cursor, str) and server_cursor and posts:
+                state.cursor = server_cursor
+                following: _Slice | None = state
+            elif self._window_ended(state, body):
+                following = state.next_slice()
+            else:
+                following = None
+            yield Page.of(fetched.exchange, derived, following.as_cursor() if following else None, fetched.attempts)
+            if following is None:
+                return
+            state = following
+
+    def _window_ended(self, state: _Slice, body: dict[str, Any]) -> bool:
+        """More hits than this slice could page through, and the slice brought something new."""
+        hits = body.get("hitsTotal")
+        more = (isinstance(hits, int) and hits > state.seen) or state.seen >= self.window
+        return more and state.fresh > 0 and state.oldest is not None
+
+    def _params(self, query: Query, state: _Slice) -> dict[str, str]:
+        params = {"q": query.text, "sort": "latest", "limit": str(self.limit)}
+        if query.since:
+            params["since"] = iso(query.since, millis=True)
+        until = state.until or (iso(query.until, millis=True) if query.until else None)
+        if until:
+            params["until"] = until
+        if state.cursor:
+            params["cursor"] = state.cursor
+        return params
+
+
+def derive_search(body: Any, prefix: str, skip: frozenset[str] = frozenset()) -> Derived:
+    """Records from a searchPosts response; ``skip`` are URIs already collected (slice boundary)."""
+    if not isinstance(body, dict):
+        return Derived(rejected=(Rejected(prefix, "response is not a JSON object", raw_text(body)),))
+    records: list[Record] = []
+    rejected: list[Rejected] = []
+    skipped: list[Skipped] = []
+    for i, view in enumerate(body.get("posts") or []):
+        position = f"{prefix} posts[{i}]"
+        if isinstance(view, dict) and view.get("uri") in skip:
+            continue
+        try:
+            record = post_record(as_dict(view, "post"), position)
+        except RecordError as exc:
+            rejected.append(Rejected(position, str(exc), raw_text(view)))
+            continue
+        if _no_unauthenticated(view["author"]):
+            skipped.append(Skipped(record.post.platform_id, "author asked not to be shown to logged-out users"))
+        else:
+            records.append(record)
+    return Derived(tuple(records), tuple(rejected), (), tuple(skipped))
+
+
+def post_record(view: dict[str, Any], position: str) -> Record:
+    """One ``app.bsky.feed.defs#postView`` as a normalised record."""
+    uri = require_str(view, "uri")
+    author = as_dict(view.get("author"), "'author'")
+    did = require_str(author, "did")
+    record = as_dict(view.get("record"), "'record'")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise RecordError("'record.text' missing or not a string")
+    kind, parent = _kind(record)
+    langs = record.get("langs")
+    post = RichPost(
+        platform="bluesky",
+        platform_id=uri,
+        text=text,
+        kind=kind,
+        parent_platform_id=parent,
+        lang=str(langs[0]) if isinstance(langs, list) and langs else "",
+        url=f"https://bsky.app/profile/{did}/post/{uri.rsplit('/', 1)[-1]}",
+        created_at=parse_time(record.get("createdAt"), "record.createdAt"),
+        entities=facet_entities(record.get("facets"), text),
+    )
+    account = AccountRecord(
+        platform="bluesky",
+        platform_id=did,
+        handle=str(author.get("handle") or ""),
+        display_name=str(author.get("displayName") or ""),
+        bio=str(author.get("description") or ""),
+        url=f"https://bsky.app/profile/{did}",
+    )
+    return Record(post, account, view, position, canonical_sha256(view))
+
+
+def _kind(record: dict[str, Any]) -> tuple[str, str]:
+    reply = record.get("reply")
+    if isinstance(reply, dict):
+        parent = as_dict(reply.get("parent"), "'record.reply.parent'")
+        return "reply", require_str(parent, "uri")
+    embed = record.get("embed")
+    if isinstance(embed, dict) and embed.get("$type") in _QUOTE_EMBEDS:
+        quoted = as_dict(embed.get("record"), "'record.embed.record'")
+        if embed["$type"] == "app.bsky.embed.recordWithMedia":
+            quoted = as_dict(quoted.get("record"), "'record.embed.record.record'")
+        return "quote", require_str(quoted, "uri")
+    return "post", ""
+
+
+def facet_entities(facets: Any, text: str) -> tuple[Entity, ...]:
+    """Mentions, links and tags, with the facets' UTF-8 byte ranges turned into code-point offsets."""
+    entities: list[Entity] = []
+    for facet in facets if isinstance(facets, list) else []:
+        index = facet.get("index") if isinstance(facet, dict) else None
+        features = facet.get("features") if isinstance(facet, dict) else None
+        if not isinstance(index, dict) or not isinstance(features, list):
+            continue
+        start, end = _offsets(text, index.get("byteStart"), index.get("byteEnd"))
+        for feature in features:
+            kind, key = _FEATURES.get(feature.get("$type", "") if isinstance(feature, dict) else "", ("", ""))
+            if kind:
+                entities.append(Entity(kind, str(feature.get(key, "")), start, end))
+    return tuple(entities)
+
+
+def _offsets(text: str, byte_start: Any, byte_end: Any) -> tuple[int, int]:
+    """Code-point offsets, or (-1, -1) when a client wrote a range that does not fit the text."""
+    if not isinstance(byte_start, int) or not isinstance(byte_end, int) or byte_start > byte_end:
+        return -1, -1
+    try:
+        return utf8_to_index(text, byte_start), utf8_to_index(text, byte_end)
+    except RecordError:
+        return -1, -1
+
+
+def _sort_at(view: dict[str, Any]) -> datetime:
+    """The AppView's sort key: the earlier of the record's createdAt and the post's indexedAt."""
+    record = sub(view, "record")
+    times = [parse_time(t, "sortAt") for t in (record.get("createdAt"), view.get("indexedAt")) if t]
+    if not times:
+        raise RecordError("post has neither createdAt nor indexedAt")
+    return min(times)
+
+
+def _no_unauthenticated(author: dict[str, Any]) -> bool:
+    labels = author.get("labels")
+    return isinstance(labels, list) and any(
+        isinstance(label, dict) and label.get("val") == "!no-unauthenticated" for label in labels
+    )
