@@ -233,7 +233,7 @@ CASES: list[Case] = [
         "⟦scum⟧",
         created_at=dt.datetime(2024, 1, 16, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
     ),
-    hits("scum date:2024-01-15", "⟦scum⟧", created_at=dt.datetime(2024, 1, 15, 23, 59)),
+    hits("scum date:2024-01-15", "⟦scum⟧", created_at=dt.datetime(2024, 1, 15, 23, 59)),  # noqa: DTZ001 -- naive is read as UTC
     hits("scum (from:bob OR from:eve)", "⟦scum⟧", author_handle="eve"),
     hits("scum OR from:bob", "no term", author_handle="bob"),
     hits("scum OR from:bob", "⟦scum⟧", author_handle="eve"),
