@@ -1,0 +1,789 @@
+"""Probabilistic account ↔ member linkage: Splink behind a narrow, plain-dataclass interface.
+
+No Django here (import-linter enforces it). The Django side (``linkage/services.py``) turns
+members and accounts into :class:`MemberRecord` / :class:`AccountRecord`, calls
+:meth:`LinkageModel.train` or :meth:`LinkageModel.load`, then :meth:`LinkageModel.predict`, and
+stores each :class:`Candidate` as a proposed link whose ``evidence`` is the reviewer's waterfall.
+
+How it works (see docs/linkage.md for the reasoning):
+
+* Features are read in Python (``linkage/names.py``): a nickname-normalised given name, a family
+  name and initial, a year of birth, a postcode district and town, and the handle as an identifier.
+  An account's name comes from its display name, else its handle (``jsmith_84`` → initial j,
+  family smith, born 1984), else its bio, so one piece of evidence is counted once.
+* Splink (DuckDB by default) generates candidates with several blocking rules, scores them with
+  term-frequency-adjusted comparisons, and the result is made one-to-one: each account goes to
+  its best member, and its probability is shared with the other members that also scored
+  (``P(member i) = odds_i / (1 + Σ odds_j)``), so an ambiguous account is never a confident link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import pyarrow as pa  # type: ignore[import-untyped]  # no stubs; splink's own dependency
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from linkage.names import (
+    NameParts,
+    Vocabulary,
+    canonical_given,
+    display_place,
+    districts_in_text,
+    email_local,
+    fold,
+    handle_key,
+    name_key,
+    phonetic,
+    place_key,
+    postcode_district,
+    read_display_name,
+    year_from_digits,
+    year_of_birth,
+)
+
+__all__ = [
+    "AccountRecord",
+    "Candidate",
+    "Evidence",
+    "LinkageError",
+    "LinkageModel",
+    "MemberRecord",
+    "PreparedRegister",
+    "ThresholdRow",
+    "evaluate",
+    "find_duplicate_members",
+]
+
+FEATURES_VERSION = "1"  # bump when features or comparisons change: old models then refuse to load
+Backend = Literal["duckdb", "spark"]
+_MEMBERS = "members"
+_ACCOUNTS = "accounts"
+_SCORE_FLOOR_MW = -8.0  # pairs below this match weight cannot matter to any threshold or competitor
+_DEFAULT_U_PAIRS = 3e6
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# The interface: plain frozen dataclasses
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    member_id: int
+    given_name: str
+    family_name: str
+    email: str = ""
+    date_of_birth: date | None = None
+    town: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    account_id: int
+    platform: str
+    handle: str = ""
+    display_name: str = ""
+    bio: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One bar of the waterfall: a comparison, the level it reached and its match weight (log2 Bayes factor)."""
+
+    comparison: str
+    level: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A proposed link. The evidence weights sum to log2 of the probability's odds."""
+
+    account_id: int
+    member_id: int
+    probability: float
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRow:
+    threshold: float
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+
+
+class LinkageError(ValueError):
+    """Linkage cannot run as asked: empty input, an untrained or incompatible model, a missing backend."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Features
+# ---------------------------------------------------------------------------------------------
+
+_FEATURE_SCHEMA = pa.schema(
+    [
+        ("unique_id", pa.int64()),
+        ("given_raw", pa.string()),
+        ("given", pa.string()),
+        ("initial", pa.string()),
+        ("family", pa.string()),
+        ("given_ph", pa.string()),
+        ("family_ph", pa.string()),
+        ("yob", pa.int32()),
+        ("ident", pa.string()),
+        ("district", pa.string()),
+        ("town", pa.string()),
+    ]
+)
+_YEAR_IN_BIO_RE = re.compile(r"\b(?:b\.?|born(?: in)?|est\.?)\s?'?(\d{4}|\d{2})\b")
+
+
+def _columns() -> dict[str, list[Any]]:
+    return {name: [] for name in _FEATURE_SCHEMA.names}
+
+
+def _append(
+    cols: dict[str, list[Any]], uid: int, parts: NameParts, ident: str | None, district: str | None, town: str | None
+) -> None:
+    given_raw = parts.given
+    given = canonical_given(given_raw)
+    initial = parts.initial or (given_raw[0] if given_raw else None)
+    cols["unique_id"].append(uid)
+    cols["given_raw"].append(given_raw)
+    cols["given"].append(given)
+    cols["initial"].append(initial)
+    cols["family"].append(parts.family)
+    cols["given_ph"].append(phonetic(given))
+    cols["family_ph"].append(phonetic(parts.family))
+    cols["yob"].append(parts.year)
+    cols["ident"].append(ident)
+    cols["district"].append(district)
+    cols["town"].append(town)
+
+
+def _first_word_key(text: str) -> str | None:
+    words = fold(text).split()
+    return name_key(words[0]) if words else None
+
+
+def member_features(members: Iterable[MemberRecord]) -> pa.Table:
+    """One row per member: the comparable features (missing or malformed fields become nulls)."""
+    cols = _columns()
+    for m in members:
+        given = _first_word_key(m.given_name or "")
+        family = name_key(m.family_name or "")
+        parts = NameParts(given, family, given[0] if given else None, year_of_birth(m.date_of_birth))
+        _append(cols, m.member_id, parts, email_local(m.email), postcode_district(m.postcode), place_key(m.town))
+    return pa.table(cols, schema=_FEATURE_SCHEMA)
+
+
+def vocabulary(features: pa.Table) -> Vocabulary:
+    """Known names and towns, from a register's features, for reading handles and bios."""
+    given = [g for g in pc_unique(features, "given_raw") if g]
+    family = [f for f in pc_unique(features, "family") if f]
+    vocab = Vocabulary(given, family)
+    vocab_towns = frozenset(t for t in pc_unique(features, "town") if t)
+    return _WithTowns(vocab, vocab_towns)
+
+
+def pc_unique(table: pa.Table, column: str) -> list[Any]:
+    return cast(list[Any], table.column(column).unique().to_pylist())
+
+
+class _WithTowns(Vocabulary):
+    """A vocabulary that also knows the register's towns (to find them in bios)."""
+
+    def __init__(self, base: Vocabulary, towns: frozenset[str]) -> None:
+        self.given = base.given
+        self.family = base.family
+        self.towns = towns
+
+    def town_in_text(self, words: list[str]) -> str | None:
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                candidate = " ".join(words[i : i + size])
+                if candidate in self.towns:
+                    return candidate
+        return None
+
+    def name_in_text(self, words: list[str]) -> NameParts:
+        for a, b in itertools.pairwise(words):
+            if a in self.given and b in self.family:
+                return NameParts(a, b, a[0])
+        return NameParts()
+
+
+def account_features(accounts: Iterable[AccountRecord], vocab: Vocabulary) -> pa.Table:
+    """One row per account: its best reading of a name, year and place, each from one source."""
+    towns = vocab if isinstance(vocab, _WithTowns) else _WithTowns(vocab, frozenset())
+    cols = _columns()
+    for a in accounts:
+        parts, district, town = _read_account(a, towns)
+        _append(cols, a.account_id, parts, handle_key(a.handle), district, town)
+    return pa.table(cols, schema=_FEATURE_SCHEMA)
+
+
+def _read_account(a: AccountRecord, vocab: _WithTowns) -> tuple[NameParts, str | None, str | None]:
+    shown = read_display_name(a.display_name)
+    if shown.given and not shown.family and shown.given in vocab.family and shown.given not in vocab.given:
+        shown = NameParts(None, shown.given, None)  # a display name that is only a surname
+    from_handle = vocab.split_handle(a.handle)
+    bio_words = re.findall(r"[a-z]+", fold(a.bio)) if a.bio else []
+    from_bio = vocab.name_in_text(bio_words) if bio_words else NameParts()
+    year = from_handle.year
+    if year is None and a.bio:
+        found = _YEAR_IN_BIO_RE.search(fold(a.bio))
+        year = year_from_digits(found.group(1)) if found else None
+    parts = NameParts(
+        shown.given or from_handle.given or from_bio.given,
+        shown.family or from_handle.family or from_bio.family,
+        shown.initial or from_handle.initial or from_bio.initial,
+        year,
+    )
+    district, town = _read_place(a.location or display_place(a.display_name), vocab)
+    if district is None and town is None and bio_words:
+        found_districts = districts_in_text(a.bio)
+        district = found_districts[0] if found_districts else None
+        town = vocab.town_in_text(bio_words)
+    return parts, district, town
+
+
+def _read_place(location: str, vocab: _WithTowns) -> tuple[str | None, str | None]:
+    if not location:
+        return None, None
+    first = location.split(",", 1)[0]
+    district = postcode_district(first)
+    if district:
+        return district, None
+    found = districts_in_text(location)
+    words = re.findall(r"[a-z]+", fold(location))
+    return (found[0] if found else None), (vocab.town_in_text(words) or place_key(first))
+
+
+# ---------------------------------------------------------------------------------------------
+# Splink settings (dialect-neutral creators; Splink renders them per backend)
+# ---------------------------------------------------------------------------------------------
+
+
+def _given_name_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="given_name",
+        comparison_description="given name: exact, nickname, fuzzy or initial",
+        comparison_levels=[
+            cll.CustomLevel("initial_l IS NULL OR initial_r IS NULL", "missing").configure(is_null_level=True),
+            cll.ExactMatchLevel("given_raw", term_frequency_adjustments=True).configure(
+                label_for_charts="same name", m_probability=0.7
+            ),
+            cll.ExactMatchLevel("given").configure(label_for_charts="nickname of the same name", m_probability=0.15),
+            cll.JaroWinklerLevel("given_raw", 0.88).configure(label_for_charts="similar spelling", m_probability=0.03),
+            cll.CustomLevel(
+                "initial_l = initial_r AND (given_raw_l IS NULL OR given_raw_r IS NULL)", "initial agrees"
+            ).configure(m_probability=0.08),
+            cll.CustomLevel("initial_l = initial_r", "different name, same initial").configure(m_probability=0.01),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+
+
+def _family_name_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="family_name",
+        comparison_description="family name: exact, one edit or similar",
+        comparison_levels=[
+            cll.NullLevel("family").configure(label_for_charts="missing"),
+            cll.ExactMatchLevel("family", term_frequency_adjustments=True).configure(
+                label_for_charts="same name", m_probability=0.9
+            ),
+            cll.DamerauLevenshteinLevel("family", 1).configure(label_for_charts="one typo apart", m_probability=0.05),
+            cll.JaroWinklerLevel("family", 0.9).configure(label_for_charts="similar spelling", m_probability=0.02),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+
+
+def _year_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="birth_year",
+        comparison_description="year of birth (an account's from its handle digits or bio)",
+        comparison_levels=[
+            cll.NullLevel("yob").configure(label_for_charts="missing"),
+            cll.ExactMatchLevel("yob").configure(label_for_charts="same year"),
+            cll.CustomLevel("abs(yob_l - yob_r) <= 1", "one year apart"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+
+
+def _place_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="place",
+        comparison_description="postcode district, else town",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(district_l IS NULL OR district_r IS NULL) AND (town_l IS NULL OR town_r IS NULL)", "missing"
+            ).configure(is_null_level=True),
+            cll.ExactMatchLevel("district", term_frequency_adjustments=True).configure(
+                label_for_charts="same postcode district"
+            ),
+            cll.ExactMatchLevel("town", term_frequency_adjustments=True).configure(label_for_charts="same town"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+
+
+def _ident_comparison() -> cl.CustomComparison:
+    # Exact only: a fuzzy handle/email similarity would re-count the name evidence. An identifier
+    # built from the person's own surname (``jsmith``) only repeats what the name comparisons
+    # already counted, so that level is fixed at zero weight: shown to the reviewer, not counted.
+    from_name = "(coalesce(instr(ident_l, family_l), 0) > 0 OR coalesce(instr(ident_r, family_r), 0) > 0)"
+    return cl.CustomComparison(
+        output_column_name="handle_email",
+        comparison_description="handle equals the member's email name",
+        comparison_levels=[
+            cll.NullLevel("ident").configure(label_for_charts="missing"),
+            cll.CustomLevel(f"ident_l = ident_r AND NOT {from_name}", "handle is the email name").configure(
+                m_probability=0.1
+            ),
+            cll.ExactMatchLevel("ident").configure(
+                label_for_charts="handle is the email name, but that is their name (counted above)",
+                m_probability=0.01,
+                u_probability=0.01,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+
+
+def _link_blocking_rules() -> list[Any]:
+    """Candidate generation: each rule is selective enough to stay near-linear on a large register."""
+    return [
+        block_on("ident"),
+        block_on("given", "family"),
+        block_on("family", "yob"),
+        block_on("given_ph", "family_ph", "district"),
+        block_on("given_ph", "family_ph", "yob"),
+        block_on("initial", "family", "district"),
+        block_on("initial", "family", "town"),
+        block_on("given", "yob", "district"),
+        block_on("given", "yob", "town"),
+        block_on("given", "yob", "substr(family, 1, 1)"),
+        block_on("given_ph", "family_ph", "town"),
+    ]
+
+
+def _link_settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="link_only",
+        comparisons=[
+            _given_name_comparison(),
+            _family_name_comparison(),
+            _year_comparison(),
+            _place_comparison(),
+            _ident_comparison(),
+        ],
+        blocking_rules_to_generate_predictions=_link_blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends
+# ---------------------------------------------------------------------------------------------
+
+
+class _Session:
+    """One backend connection with our tables registered; Splink's DatabaseAPI lives inside."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.db_api = _make_db_api(backend)
+        self.dialect: str = self.db_api.sql_dialect.sql_dialect_str
+
+    def register(self, table: pa.Table, name: str | None = None) -> Any:
+        if self.backend == "spark":
+            return self.db_api.register(self.db_api.spark.createDataFrame(table.to_pylist()), dataset_display_name=name)
+        return self.db_api.register(table, dataset_display_name=name)
+
+    def fetch(self, sql: str) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self.db_api.query_sql(sql).as_record_list())
+
+
+def _make_db_api(backend: str) -> Any:
+    if backend == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        threads = int(os.environ.get("ASSAY_LINKAGE_THREADS", "0")) or (os.cpu_count() or 1)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "threads": threads,
+            "memory_limit": os.environ.get("ASSAY_LINKAGE_MEMORY", "3GB"),
+        }
+        return DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
+    if backend == "spark":
+        try:
+            from pyspark.sql import SparkSession
+            from splink import SparkAPI
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise LinkageError("the spark linkage backend needs pyspark: pip install 'assay[spark]'") from exc
+        url = os.environ.get("ASSAY_SPARK_URL", "local[2]")
+        spark = SparkSession.builder.master(url).appName("assay-linkage").getOrCreate()
+        return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+    raise LinkageError(f"unknown linkage backend {backend!r}: choose 'duckdb' or 'spark'")
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedRegister:
+    """A register already read and loaded into a backend, for linking batches of new accounts quickly."""
+
+    session: _Session
+    members: Any  # SplinkDataFrame
+    vocab: Vocabulary
+    size: int
+
+
+@dataclass
+class LinkageModel:
+    """A trained Splink model for accounts ↔ members, plus what assay needs to use it accountably."""
+
+    settings: dict[str, Any]
+    version: str
+    backend: Backend = "duckdb"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    # -- training ------------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        members: Iterable[MemberRecord] | PreparedRegister,
+        accounts: Iterable[AccountRecord],
+        *,
+        labels: Iterable[tuple[int, int, bool]] = (),
+        backend: Backend = "duckdb",
+    ) -> LinkageModel:
+        """Estimate the model from the data (u by random sampling, m by EM, or from confirmed labels)."""
+        register = members if isinstance(members, PreparedRegister) else prepare(members, backend=backend)
+        accounts_sdf, n_accounts = _register_accounts(register, accounts)
+        linker = _linker(register, accounts_sdf, _link_settings())
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("ident"), block_on("given_raw", "family", "yob", "district")], recall=0.4
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=_DEFAULT_U_PAIRS, seed=5)
+        confirmed = [(a, m) for a, m, ok in labels if ok]
+        if len(confirmed) >= 20:
+            _estimate_m_from_labels(register, linker, confirmed)
+        else:
+            for rule in (block_on("given", "family"), block_on("family", "yob"), block_on("given", "yob", "town")):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True
+                )
+        settings = linker.misc.save_model_to_json()
+        meta = {"members": register.size, "accounts": n_accounts, "labels": len(confirmed)}
+        return cls(settings=settings, version=_version(settings), backend=backend, metadata=meta)
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the Splink settings JSON with assay's metadata beside it, in one file."""
+        doc = {
+            "assay_linkage": {"features_version": FEATURES_VERSION, "version": self.version, "backend": self.backend},
+            "metadata": self.metadata,
+            "splink_settings": self.settings,
+        }
+        Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LinkageModel:
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            head = doc["assay_linkage"]
+            settings = doc["splink_settings"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LinkageError(f"cannot read a linkage model from {path}: {exc}") from exc
+        if head.get("features_version") != FEATURES_VERSION:
+            raise LinkageError(
+                f"model {head.get('version')} was built for features v{head.get('features_version')}, "
+                f"this assay reads v{FEATURES_VERSION}: retrain it"
+            )
+        return cls(
+            settings=settings, version=head["version"], backend=head["backend"], metadata=doc.get("metadata", {})
+        )
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    def predict(
+        self,
+        members: Iterable[MemberRecord] | PreparedRegister,
+        accounts: Iterable[AccountRecord],
+        *,
+        threshold: float = 0.5,
+        exclude: Iterable[tuple[int, int]] = frozenset(),
+    ) -> list[Candidate]:
+        """Propose at most one member per account, with probability and per-comparison evidence.
+
+        ``exclude`` holds (account_id, member_id) pairs a reviewer rejected: they are never proposed
+        and do not compete for the account.
+        """
+        _check_trained(self.settings)
+        register = members if isinstance(members, PreparedRegister) else prepare(members, backend=self.backend)
+        accounts_sdf, _ = _register_accounts(register, accounts)
+        linker = _linker(register, accounts_sdf, self._settings_for(register.session.dialect))
+        scored = linker.inference.predict(threshold_match_weight=_SCORE_FLOOR_MW, warning_mode="never")
+        excluded = _register_exclusions(register.session, exclude)
+        rows = register.session.fetch(_one_to_one_sql(scored.physical_name, excluded, threshold))
+        scored.drop_table_from_database_and_remove_from_cache()
+        explain = _Explainer(self.settings)
+        return [explain.candidate(row) for row in rows]
+
+    def _settings_for(self, dialect: str) -> dict[str, Any]:
+        if self.settings.get("sql_dialect") in (None, dialect):
+            return self.settings
+        return _transfer_parameters(self.settings, _link_settings().create_settings_dict(dialect), dialect)
+
+
+def prepare(members: Iterable[MemberRecord], *, backend: Backend = "duckdb") -> PreparedRegister:
+    """Read the register once and load it into a backend; pass the result to predict/train repeatedly."""
+    features = member_features(members)
+    if features.num_rows == 0:
+        raise LinkageError("the register is empty: there are no members to link accounts to")
+    session = _Session(backend)
+    sdf = session.register(features, _MEMBERS)
+    return PreparedRegister(session, sdf, vocabulary(features), features.num_rows)
+
+
+def _register_accounts(register: PreparedRegister, accounts: Iterable[AccountRecord]) -> tuple[Any, int]:
+    features = account_features(accounts, register.vocab)
+    if features.num_rows == 0:
+        raise LinkageError("there are no accounts to link")
+    return register.session.register(features), features.num_rows
+
+
+def _linker(register: PreparedRegister, accounts_sdf: Any, settings: SettingsCreator | dict[str, Any]) -> Linker:
+    accounts_sdf.dataset_display_name = _ACCOUNTS
+    return Linker([register.members, accounts_sdf], settings, log_level=None)
+
+
+def _check_trained(settings: Mapping[str, Any]) -> None:
+    comparisons = settings.get("comparisons") or []
+    if not comparisons:
+        raise LinkageError("the linkage model is not trained (it has no comparisons): run LinkageModel.train first")
+    for comparison in comparisons:
+        levels = [lv for lv in comparison.get("comparison_levels", []) if not lv.get("is_null_level")]
+        if not any(lv.get("u_probability") is not None for lv in levels):
+            raise LinkageError(
+                f"the linkage model is not trained ({comparison.get('output_column_name')} has no "
+                "estimated parameters): run LinkageModel.train first"
+            )
+
+
+def _version(settings: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    return f"assay-linkage-f{FEATURES_VERSION}-{digest[:12]}"
+
+
+def _estimate_m_from_labels(register: PreparedRegister, linker: Linker, confirmed: list[tuple[int, int]]) -> None:
+    table = pa.table(
+        {
+            "source_dataset_l": [_MEMBERS] * len(confirmed),
+            "unique_id_l": [m for _, m in confirmed],
+            "source_dataset_r": [_ACCOUNTS] * len(confirmed),
+            "unique_id_r": [a for a, _ in confirmed],
+        }
+    )
+    linker.training.estimate_m_from_pairwise_labels(register.session.register(table))  # type: ignore[no-untyped-call]
+
+
+def _register_exclusions(session: _Session, exclude: Iterable[tuple[int, int]]) -> str | None:
+    pairs = sorted(set(exclude))
+    if not pairs:
+        return None
+    table = pa.table({"account_id": [a for a, _ in pairs], "member_id": [m for _, m in pairs]})
+    return cast(str, session.register(table).physical_name)
+
+
+def _one_to_one_sql(scored: str, excluded: str | None, threshold: float) -> str:
+    """Best member per account; its probability shared with every other member that scored."""
+    anti_join = (
+        f"LEFT JOIN {excluded} x ON x.account_id = p.account_id AND x.member_id = p.member_id "
+        "WHERE x.account_id IS NULL"
+        if excluded
+        else ""
+    )
+    # Table names are ours (Splink's physical names); the threshold is a float: nothing user-typed.
+    return f"""
+    WITH pairs AS (
+        SELECT
+            CASE WHEN source_dataset_l = '{_ACCOUNTS}' THEN unique_id_l ELSE unique_id_r END AS account_id,
+            CASE WHEN source_dataset_l = '{_ACCOUNTS}' THEN unique_id_r ELSE unique_id_l END AS member_id,
+            *
+        FROM {scored}
+    ), kept AS (
+        SELECT p.* FROM pairs p {anti_join}
+    ), ranked AS (
+        SELECT *,
+            row_number() OVER (PARTITION BY account_id ORDER BY match_weight DESC, member_id) AS rank_in_account,
+            sum(power(2.0, match_weight)) OVER (PARTITION BY account_id) AS account_odds,
+            count(*) OVER (PARTITION BY account_id) AS rivals
+        FROM kept
+    )
+    SELECT *, power(2.0, match_weight) / (1.0 + account_odds) AS probability
+    FROM ranked
+    WHERE rank_in_account = 1 AND power(2.0, match_weight) / (1.0 + account_odds) >= {float(threshold)!r}
+    ORDER BY account_id
+    """  # noqa: S608
+
+
+class _Explainer:
+    """Turns a scored row into a Candidate whose evidence bars add up to its probability."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        lam = float(settings["probability_two_random_records_match"])
+        self.prior = math.log2(lam / (1 - lam))
+        self.levels: list[tuple[str, dict[int, str], str | None]] = []
+        for comparison in settings["comparisons"]:
+            name = comparison["output_column_name"]
+            levels = comparison["comparison_levels"]
+            # Splink numbers levels from the most similar (highest) down to 0; null levels are -1.
+            gammas = iter(range(sum(not lv.get("is_null_level") for lv in levels) - 1, -1, -1))
+            labels = {
+                -1 if lv.get("is_null_level") else next(gammas): str(lv.get("label_for_charts", "")) for lv in levels
+            }
+            tf_cols = [
+                lv["tf_adjustment_column"] for lv in comparison["comparison_levels"] if lv.get("tf_adjustment_column")
+            ]
+            self.levels.append((name, labels, tf_cols[0] if tf_cols else None))
+
+    def candidate(self, row: Mapping[str, Any]) -> Candidate:
+        bars = [Evidence("prior", "chance two random records match", round(self.prior, 4))]
+        for name, labels, tf_col in self.levels:
+            weight = float(row.get(f"mw_{name}") or 0.0)
+            level = labels.get(int(row.get(f"gamma_{name}", -1)), "")
+            if tf_col and row.get(f"mw_tf_adj_{name}"):
+                weight += float(row[f"mw_tf_adj_{name}"])
+                level += " (weighed by how common it is)"
+            bars.append(Evidence(name, level, round(weight, 4)))
+        probability = float(row["probability"])
+        competition = _log2_odds(probability) - float(row["match_weight"])
+        rivals = int(row["rivals"]) - 1
+        bars.append(Evidence("other candidates", f"{rivals} other member(s) also scored", round(competition, 4)))
+        return Candidate(int(row["account_id"]), int(row["member_id"]), probability, tuple(bars))
+
+
+def _log2_odds(p: float) -> float:
+    p = min(max(p, 1e-300), 1 - 1e-16)
+    return math.log2(p / (1 - p))
+
+
+def _transfer_parameters(trained: Mapping[str, Any], fresh: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """Copy trained m/u (and the prior) onto settings rendered for another SQL dialect."""
+    by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
+    for comparison in fresh["comparisons"]:
+        source = by_name[comparison["output_column_name"]]["comparison_levels"]
+        for level, old in zip(comparison["comparison_levels"], source, strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in old:
+                    level[key] = old[key]
+    fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    fresh["sql_dialect"] = dialect
+    return fresh
+
+
+# ---------------------------------------------------------------------------------------------
+# Register deduplication
+# ---------------------------------------------------------------------------------------------
+
+
+def find_duplicate_members(
+    model_or_settings: LinkageModel | Mapping[str, Any] | None,
+    members: Iterable[MemberRecord],
+    threshold: float = 0.9,
+) -> list[tuple[int, int, float]]:
+    """Pairs of member records that look like the same person: (lower id, higher id, probability)."""
+    raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
+
+
+def evaluate(
+    candidates_or_scores: Iterable[Candidate] | Iterable[tuple[int, int, float]],
+    labels: Iterable[tuple[int, int, bool]],
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> list[ThresholdRow]:
+    """Precision, recall and F1 by threshold against labelled (account, member, is_match) pairs.
+
+    A proposal counts as a false positive when its pair is labelled not-a-match or its account is
+    labelled as another member's; proposals about unlabelled accounts are not counted either way.
+    Every labelled match that is not proposed at the threshold is a false negative.
+    """
+    scores = [_as_score(x) for x in candidates_or_scores]
+    truth: dict[tuple[int, int], bool] = {}
+    owner: dict[int, int] = {}
+    for account_id, member_id, is_match in labels:
+        truth[(account_id, member_id)] = bool(is_match)
+        if is_match:
+            owner[account_id] = member_id
+    positives = sum(truth.values())
+    rows = []
+    for t in thresholds:
+        tp = fp = 0
+        for account_id, member_id, p in scores:
+            if p < t:
+                continue
+            label = truth.get((account_id, member_id))
+            if label is None and account_id in owner:
+                label = False
+            if label is True:
+                tp += 1
+            elif label is False:
+                fp += 1
+        fn = positives - tp
+        rows.append(_row(t, tp, fp, fn))
+    return rows
+
+
+def _as_score(x: Candidate | tuple[int, int, float]) -> tuple[int, int, float]:
+    if isinstance(x, Candidate):
+        return x.account_id, x.member_id, x.probability
+    return int(x[0]), int(x[1]), float(x[2])
+
+
+def _row(t: float, tp: int, fp: int, fn: int) -> ThresholdRow:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return ThresholdRow(t, round(precision, 6), round(recall, 6), round(f1, 6), tp, fp, fn)

@@ -1,0 +1,274 @@
+"""Seeded synthetic registers and social accounts for linkage tests and the benchmark (no downloads).
+
+The data has what real registers and profiles have: a few very common names and a long tail,
+nicknames, typos, handles built from names and numbers, relatives who share a surname and a town,
+accounts that say almost nothing, and many missing fields. ``truth`` maps each account that belongs
+to a member to that member.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import accumulate
+
+from linkage.model import AccountRecord, MemberRecord
+from linkage.names import NICKNAME_GROUPS
+
+GIVEN_NAMES = (
+    "john", "david", "michael", "james", "robert", "william", "richard", "thomas", "peter", "paul",
+    "mark", "andrew", "stephen", "christopher", "daniel", "matthew", "anthony", "joseph", "edward", "george",
+    "mary", "margaret", "elizabeth", "sarah", "susan", "patricia", "jennifer", "catherine", "helen", "emma",
+    "rebecca", "victoria", "charlotte", "deborah", "amanda", "caroline", "alexandra", "samantha", "isabel", "abigail",
+    "kenneth", "ronald", "donald", "henry", "frederick", "lawrence", "philip", "timothy", "nicholas", "benjamin",
+    "oliver", "harry", "jack", "charles", "samuel", "alexander", "gregory", "raymond", "stuart", "terence",
+    "dorothy", "eleanor", "frances", "judith", "barbara", "jacqueline", "josephine", "laura", "rachel", "hannah",
+    "sophie", "lucy", "amy", "claire", "julie", "karen", "nicola", "joanne", "lisa", "louise",
+    "aisha", "fatima", "mohammed", "ahmed", "priya", "rajesh", "sanjay", "anil", "wei", "chen",
+    "olumide", "chidi", "ngozi", "kwame", "siobhan", "niamh", "ciaran", "eilidh", "rhys", "gareth",
+    "zofia", "piotr", "katarzyna", "tomasz", "giulia", "marco", "ines", "joao", "yusuf", "leyla",
+)  # fmt: skip
+COMMON_FAMILY = (
+    "smith", "jones", "williams", "taylor", "brown", "davies", "evans", "wilson", "thomas", "johnson",
+    "roberts", "robinson", "thompson", "wright", "walker", "white", "edwards", "hughes", "green", "hall",
+    "lewis", "harris", "clarke", "patel", "jackson", "wood", "turner", "martin", "cooper", "hill",
+    "ward", "morris", "moore", "clark", "lee", "king", "baker", "harrison", "morgan", "allen",
+    "james", "scott", "phillips", "watson", "davis", "parker", "price", "bennett", "young", "griffiths",
+    "mitchell", "kelly", "cook", "carter", "richardson", "bailey", "collins", "bell", "shaw", "murphy",
+    "miller", "cox", "richards", "khan", "marshall", "anderson", "simpson", "ellis", "adams", "singh",
+    "begum", "wilkinson", "foster", "chapman", "powell", "webb", "rogers", "gray", "mason", "ali",
+    "hunt", "hussain", "campbell", "matthews", "owen", "palmer", "holmes", "mills", "barnes", "knight",
+    "oneill", "macdonald", "obrien", "nowak", "kowalski", "okafor", "mensah", "chen", "wang", "rossi",
+)  # fmt: skip
+_SYLLABLES = (
+    "ash", "ber", "cal", "dun", "el", "far", "gil", "har", "ing", "kel", "lin", "mor", "nor", "os", "pen",
+    "quin", "ros", "sal", "tor", "ul", "ven", "wick", "yar", "zel", "brook", "croft", "dale", "ford", "gate",
+    "ham", "ley", "mere", "ridge", "stead", "thorn", "ton", "well", "worth", "by", "combe",
+)  # fmt: skip
+_TOWN_STEMS = (
+    "leeds", "bristol", "york", "bath", "derby", "hull", "leicester", "norwich", "exeter", "durham",
+    "preston", "bolton", "wigan", "stockport", "salford", "reading", "luton", "swindon", "oxford", "cambridge",
+    "ipswich", "colchester", "chester", "lancaster", "carlisle", "hereford", "worcester", "gloucester", "truro",
+    "plymouth",
+)  # fmt: skip
+_WORDS = ("gamer", "cat", "fox", "blue", "red", "moon", "star", "north", "pixel", "coffee", "rover", "tiger", "ghost")
+_JOBS = ("nurse", "teacher", "engineer", "retired", "student", "dad of 2", "mum", "gardener", "cyclist", "writer")
+_EMOJI = ("🌹", "🔶", "🌍", "✊", "🏳️‍🌈", "⚽", "🎸")
+_NICKS = {group[0]: group[1:] for group in NICKNAME_GROUPS}
+
+
+@dataclass
+class _Person:
+    given: str
+    family: str
+    dob: date
+    town: str
+    district: str
+    postcode: str
+
+
+@dataclass
+class Dataset:
+    """Members, accounts and the true account → member links."""
+
+    members: list[MemberRecord]
+    accounts: list[AccountRecord]
+    truth: dict[int, int] = field(default_factory=dict)
+
+
+class Generator:
+    """Makes people, their register entries and their social accounts from one seed."""
+
+    def __init__(self, seed: int = 5) -> None:
+        self.rng = random.Random(seed)
+        rng = self.rng
+        tail = sorted({a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("", "s", "er", "an")})
+        self.family_pool = list(COMMON_FAMILY) + tail
+        # Common surnames cover about a third of people; the long tail the rest.
+        self.family_weights = [60.0 / (i + 4) for i in range(len(COMMON_FAMILY))] + [0.9 / 8] * len(tail)
+        self.given_weights = [30.0 / (i + 6) for i in range(len(GIVEN_NAMES))]
+        self.towns = [f"{stem}{suffix}" for stem in _TOWN_STEMS for suffix in ("", " north", "ford", "bury")]
+        areas = [chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)]
+        rng.shuffle(areas)
+        self.area_of = {town: areas[i] for i, town in enumerate(self.towns)}
+        self.town_weights = list(accumulate(1.0 / (i + 3) for i in range(len(self.towns))))
+        self.family_weights = list(accumulate(self.family_weights))
+        self.given_weights = list(accumulate(self.given_weights))
+
+    def person(self) -> _Person:
+        rng = self.rng
+        town = rng.choices(self.towns, cum_weights=self.town_weights)[0]
+        district = f"{self.area_of[town]}{rng.randint(1, 20)}"
+        postcode = (
+            f"{district} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXY')}{rng.choice('ABDEFGHJLNPQRSTUWXY')}"
+        )
+        dob = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 66))
+        given = rng.choices(GIVEN_NAMES, cum_weights=self.given_weights)[0]
+        family = rng.choices(self.family_pool, cum_weights=self.family_weights)[0]
+        return _Person(given, family, dob, town, district, postcode)
+
+    def relative(self, of: _Person) -> _Person:
+        """Someone in the same household: same surname, town and postcode, another name and age."""
+        other = self.person()
+        return _Person(other.given, of.family, other.dob, of.town, of.district, of.postcode)
+
+    def typo(self, word: str) -> str:
+        rng = self.rng
+        if len(word) < 4:
+            return word
+        i = rng.randint(1, len(word) - 2)
+        kind = rng.random()
+        if kind < 0.35:
+            return word[:i] + word[i + 1 :]
+        if kind < 0.7:
+            return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        return word[:i] + rng.choice("aeiourstln") + word[i + 1 :]
+
+    def member(self, member_id: int, p: _Person) -> MemberRecord:
+        rng = self.rng
+        given, family = p.given, p.family
+        if rng.random() < 0.02:
+            family = self.typo(family)
+        email = ""
+        if rng.random() < 0.65:
+            local = rng.choice(
+                [
+                    f"{given}.{family}",
+                    f"{given[0]}{family}",
+                    f"{given}{family}{p.dob.year % 100:02d}",
+                    f"{given}{rng.randint(1, 999)}",
+                    rng.choice(_WORDS) + str(rng.randint(1, 99)),
+                ]
+            )
+            email = f"{local}@{rng.choice(('example.org', 'mail.example', 'post.example'))}"
+        if rng.random() < 0.01:
+            email = email.replace("@", " at ")  # malformed, as registers have
+        postcode = p.postcode if rng.random() < 0.85 else ""
+        if postcode and rng.random() < 0.02:
+            postcode = rng.choice(("N/A", "unknown", p.postcode[:2]))
+        return MemberRecord(
+            member_id=member_id,
+            given_name=given.title(),
+            family_name=family.title() if not family.startswith("o") else family.capitalize(),
+            email=email,
+            date_of_birth=p.dob if rng.random() < 0.9 else None,
+            town=p.town.title() if rng.random() < 0.85 else "",
+            postcode=postcode,
+        )
+
+    def account(self, account_id: int, p: _Person, email: str = "") -> AccountRecord:
+        rng = self.rng
+        return AccountRecord(
+            account_id=account_id,
+            platform=rng.choice(("x", "bluesky", "mastodon", "facebook")),
+            handle=self._handle(p, email),
+            display_name=self._display_name(p) if rng.random() < 0.85 else "",
+            bio=self._bio(p) if rng.random() < 0.4 else "",
+            location=self._location(p) if rng.random() < 0.5 else "",
+        )
+
+    def _given_or_nick(self, p: _Person, chance: float) -> str:
+        nicks = _NICKS.get(p.given)
+        return self.rng.choice(nicks) if nicks and self.rng.random() < chance else p.given
+
+    def _display_name(self, p: _Person) -> str:
+        rng = self.rng
+        given = self._given_or_nick(p, 0.3)
+        family = p.family
+        if rng.random() < 0.08:
+            if rng.random() < 0.5:
+                given = self.typo(given)
+            else:
+                family = self.typo(family)
+        g, f = given.title(), family.title()
+        form = rng.random()
+        if form < 0.6:
+            text = f"{g} {f}"
+        elif form < 0.7:
+            text = f"{g} {f[0]}."
+        elif form < 0.8:
+            text = f"{g[0]}. {f}"
+        elif form < 0.9:
+            text = g
+        elif form < 0.94:
+            text = f"{f.upper()}, {g}"
+        else:
+            text = f"{g} {f} | {p.town.title()}"
+        if rng.random() < 0.1:
+            text = f"{text} {rng.choice(_EMOJI)}"
+        return text
+
+    def _handle(self, p: _Person, email: str) -> str:
+        rng = self.rng
+        if email and "@" in email and rng.random() < 0.25:
+            return email.split("@", 1)[0].replace(".", "_")
+        given = self._given_or_nick(p, 0.2)
+        form = rng.random()
+        if form < 0.15:
+            base = rng.choice(_WORDS) + rng.choice(_WORDS)
+        elif form < 0.4:
+            base = f"{given}{p.family}"
+        elif form < 0.6:
+            base = f"{given[0]}{p.family}"
+        elif form < 0.75:
+            base = f"{given}{rng.choice('._')}{p.family}"
+        elif form < 0.85:
+            base = f"{p.family}{given}"
+        else:
+            base = f"{given}{rng.choice(_WORDS)}"
+        digits = rng.random()
+        if digits < 0.4:
+            base += f"{rng.choice(('', '_'))}{p.dob.year % 100:02d}"
+        elif digits < 0.5:
+            base += str(p.dob.year)
+        elif digits < 0.75:
+            base += str(rng.randint(1, 999))
+        return base
+
+    def _bio(self, p: _Person) -> str:
+        rng = self.rng
+        bits = [rng.choice(_JOBS)]
+        if rng.random() < 0.5:
+            bits.append(f"{rng.choice(('from', 'in', 'based in'))} {p.town.title()}")
+        if rng.random() < 0.15:
+            bits.append(f"b. {p.dob.year}")
+        if rng.random() < 0.3:
+            bits.append(rng.choice(("views my own", "trade unionist", "parkrun", "football", "books")))
+        return " | ".join(bits)
+
+    def _location(self, p: _Person) -> str:
+        rng = self.rng
+        if rng.random() < 0.1:
+            return rng.choice(self.towns).title()  # moved away or a joke location
+        form = rng.random()
+        if form < 0.6:
+            return p.town.title()
+        if form < 0.8:
+            return f"{p.town.title()}, UK"
+        return p.district
+
+
+def generate(n_members: int, n_accounts: int, *, linked_share: float = 0.3, seed: int = 5) -> Dataset:
+    """A register of ``n_members`` and ``n_accounts`` accounts, ``linked_share`` of them members'."""
+    gen = Generator(seed)
+    rng = gen.rng
+    people = [gen.person() for _ in range(n_members)]
+    members = [gen.member(i + 1, p) for i, p in enumerate(people)]
+    accounts: list[AccountRecord] = []
+    truth: dict[int, int] = {}
+    n_linked = round(n_accounts * linked_share)
+    owners = rng.sample(range(n_members), min(n_linked, n_members)) if n_members else []
+    for k in range(n_accounts):
+        account_id = 10_000_000 + k + 1
+        if k < len(owners):
+            i = owners[k]
+            accounts.append(gen.account(account_id, people[i], members[i].email))
+            truth[account_id] = members[i].member_id
+        elif n_members and rng.random() < 0.1:
+            accounts.append(gen.account(account_id, gen.relative(rng.choice(people))))
+        else:
+            accounts.append(gen.account(account_id, gen.person()))
+    order = list(range(n_accounts))
+    rng.shuffle(order)
+    return Dataset(members, [accounts[i] for i in order], truth)
