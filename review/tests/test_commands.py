@@ -46,7 +46,8 @@ def _get(url: str) -> tuple[int, str]:
 @pytest.mark.slow
 def test_serve_answers_pages_and_static_files(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "ASSAY_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "assay.settings"}
+    env = {k: v for k, v in os.environ.items() if k != "ASSAY_DATABASE_URL"}  # the embedded database in tmp_path
+    env.update(ASSAY_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="assay.settings")
     server = subprocess.Popen(
         [sys.executable, "-m", "assay", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         env=env,
