@@ -22,6 +22,12 @@ def canonical_sha256(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
+def canonical(value: Any) -> tuple[str, str]:
+    """(canonical JSON text, its sha256): what is stored, and its fingerprint."""
+    data = canonical_json(value)
+    return data.decode(), hashlib.sha256(data).hexdigest()
+
+
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -79,9 +85,13 @@ class Record:
     raw: Any
     position: str = ""
     sha256: str = field(default="")
+    raw_json: str = field(default="", repr=False)
 
-    def digest(self) -> str:
-        return self.sha256 or canonical_sha256(self.raw)
+    def canonical(self) -> tuple[str, str]:
+        """The raw item's canonical JSON text and sha256 (computed once by the connector, when it can)."""
+        if self.raw_json and self.sha256:
+            return self.raw_json, self.sha256
+        return canonical(self.raw)
 
 
 @dataclass(frozen=True, slots=True)

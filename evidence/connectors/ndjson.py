@@ -25,7 +25,7 @@ from evidence.connectors.base import (
     Record,
     RecordError,
     Rejected,
-    canonical_sha256,
+    canonical,
     needs_scrub,
     scrub,
 )
@@ -101,7 +101,8 @@ def parse_item(obj: Any, position: str = "") -> Record:
             location=_str_field(author, "location", where="author.")[:255],
             url=_str_field(author, "url", where="author.")[:500],
         )
-    return Record(post=post, account=account, raw=obj, position=position, sha256=canonical_sha256(obj))
+    raw_json, sha256 = canonical(obj)
+    return Record(post=post, account=account, raw=obj, position=position, sha256=sha256, raw_json=raw_json)
 
 
 def read(stream: IO[bytes], *, start_line: int = 0) -> Iterator[tuple[int, Record | Rejected]]:
