@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256
+from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
 from evidence.connectors.http import ApiConnector, ClientOptions
 from evidence.connectors.page import Cursor, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, iso, parse_time, require_str, sub, utf8_to_index
@@ -131,6 +131,7 @@ class BlueskySearch(ApiConnector):
 
 def derive_search(body: Any, prefix: str, skip: frozenset[str] = frozenset()) -> Derived:
     """Records from a searchPosts response; ``skip`` are URIs already collected (slice boundary)."""
+    body = scrub(body)  # NUL and lone surrogates: no database stores them
     if not isinstance(body, dict):
         return Derived(rejected=(Rejected(prefix, "response is not a JSON object", raw_text(body)),))
     records: list[Record] = []

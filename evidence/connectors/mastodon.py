@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256
+from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
 from evidence.connectors.http import ApiConnector, ClientOptions, ResourceGone
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, html_to_text, parse_time, require_str, sub
@@ -136,6 +136,7 @@ def _next_max_id(link_header: str) -> str | None:
 
 def derive_statuses(statuses: Any, prefix: str, instance: str) -> Derived:
     """Records from a list of Status entities (a timeline page or search results)."""
+    statuses = scrub(statuses)  # NUL and lone surrogates: no database stores them
     if not isinstance(statuses, list):
         return Derived(rejected=(Rejected(prefix, "expected a JSON array of statuses", raw_text(statuses)),))
     local_uris = {s.get("id"): s.get("uri") for s in statuses if isinstance(s, dict)}

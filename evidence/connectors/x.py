@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256
+from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
 from evidence.connectors.http import ApiConnector, ClientOptions
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, iso, parse_time, require_str
@@ -94,6 +94,7 @@ def next_token(body: Any) -> str | None:
 
 def derive_response(body: Any, prefix: str) -> Derived:
     """Records, rejections, deletions and policy skips from one X API v2 response body."""
+    body = scrub(body)  # NUL and lone surrogates: no database stores them
     if not isinstance(body, dict):
         return Derived(rejected=(Rejected(prefix, "response is not a JSON object", raw_text(body)),))
     users = _users(body)

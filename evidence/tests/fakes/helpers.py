@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterable
 from itertools import islice
 
+from evidence.connectors.base import canonical_sha256
 from evidence.connectors.http import ClientOptions, RetryPolicy
 from evidence.connectors.page import Connector, Cursor, Page, Query
 from evidence.tests.fakes.server import FakeClock
@@ -32,4 +33,6 @@ def ids(pages: Iterable[Page]) -> list[str]:
 
 def digests(pages: Iterable[Page]) -> list[tuple[str, str, str]]:
     """What must be identical between an uninterrupted run and a resumed one."""
-    return [(r.post.platform_id, r.digest(), r.position) for page in pages for r in page.records]
+    return [
+        (r.post.platform_id, r.sha256 or canonical_sha256(r.raw), r.position) for page in pages for r in page.records
+    ]
