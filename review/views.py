@@ -137,6 +137,7 @@ def show_queue(request: HttpRequest) -> HttpResponse:
         "rows": _queue_rows(list(page.object_list)),
         "counts": _state_counts(visible),
         "chosen": chosen,
+        "chosen_label": chosen.replace("_", " "),
         "filters": [(_ACTIVE, "active"), *[(s.value, s.value.replace("_", " ")) for s in _STATE_ORDER], ("all", "all")],
         "can_assign": can_assign,
         "reviewers": _assignable_users() if can_assign else [],

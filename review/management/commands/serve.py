@@ -21,9 +21,10 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from assay.wsgi import application
+        # settings.WSGI_APPLICATION (assay.wsgi.application), loaded as runserver does.
+        from django.core.servers.basehttp import get_internal_wsgi_application
 
-        return application
+        return get_internal_wsgi_application()
 
 
 def _url(bind: str) -> str:

@@ -17,5 +17,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        summary = triage(actor="assay triage")
+        summary = triage()
         self.stdout.write(f"triage: {summary}")
