@@ -723,13 +723,86 @@ def _transfer_parameters(trained: Mapping[str, Any], fresh: dict[str, Any], dial
 # ---------------------------------------------------------------------------------------------
 
 
+def _dedupe_settings() -> SettingsCreator:
+    """Member ↔ member: the same name comparisons, full date of birth, full email, place."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            _given_name_comparison(),
+            _family_name_comparison(),
+            cl.CustomComparison(
+                output_column_name="date_of_birth",
+                comparison_levels=[
+                    cll.NullLevel("yob").configure(label_for_charts="missing"),
+                    cll.ExactMatchLevel("dob").configure(label_for_charts="same date", m_probability=0.9),
+                    cll.ExactMatchLevel("yob").configure(label_for_charts="same year", m_probability=0.05),
+                    cll.ElseLevel().configure(label_for_charts="different", m_probability=0.05),
+                ],
+            ),
+            _place_comparison(),
+            cl.CustomComparison(
+                output_column_name="email",
+                comparison_levels=[
+                    cll.NullLevel("email").configure(label_for_charts="missing"),
+                    cll.ExactMatchLevel("email").configure(label_for_charts="same email", m_probability=0.8),
+                    cll.ElseLevel().configure(label_for_charts="different", m_probability=0.2),
+                ],
+            ),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("email"),
+            block_on("given", "family"),
+            block_on("family", "dob"),
+            block_on("given", "dob"),
+            block_on("given_ph", "family_ph", "district"),
+        ],
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def _dedupe_features(members: Iterable[MemberRecord]) -> pa.Table:
+    members = list(members)
+    table = member_features(members)
+    dobs = [m.date_of_birth.isoformat() if isinstance(m.date_of_birth, date) else None for m in members]
+    emails = [m.email.strip().lower() if m.email and email_local(m.email) else None for m in members]
+    return table.append_column("dob", pa.array(dobs, pa.string())).append_column("email", pa.array(emails, pa.string()))
+
+
 def find_duplicate_members(
     model_or_settings: LinkageModel | Mapping[str, Any] | None,
     members: Iterable[MemberRecord],
     threshold: float = 0.9,
 ) -> list[tuple[int, int, float]]:
-    """Pairs of member records that look like the same person: (lower id, higher id, probability)."""
-    raise NotImplementedError
+    """Pairs of member records that look like the same person: (lower id, higher id, probability).
+
+    Pass a trained Splink dedupe settings dict to reuse it; otherwise (a LinkageModel, for its
+    backend, or ``None``) u is estimated from this register and m starts from stated priors.
+    """
+    features = _dedupe_features(members)
+    if features.num_rows < 2:
+        raise LinkageError("the register needs at least two members to look for duplicates")
+    backend: Backend = model_or_settings.backend if isinstance(model_or_settings, LinkageModel) else "duckdb"
+    session = _Session(backend)
+    sdf = session.register(features, _MEMBERS)
+    if isinstance(model_or_settings, Mapping):
+        _check_trained(model_or_settings)
+        linker = Linker(sdf, dict(model_or_settings), log_level=None)
+    else:
+        linker = Linker(sdf, _dedupe_settings(), log_level=None)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("email"), block_on("given", "family", "dob")], recall=0.7
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=_DEFAULT_U_PAIRS, seed=5)
+    scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    rows = scored.as_record_list()
+    pairs = {
+        (min(int(r["unique_id_l"]), int(r["unique_id_r"])), max(int(r["unique_id_l"]), int(r["unique_id_r"]))): float(
+            r["match_probability"]
+        )
+        for r in rows
+    }
+    return sorted((a, b, p) for (a, b), p in pairs.items())
 
 
 # ---------------------------------------------------------------------------------------------
