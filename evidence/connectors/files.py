@@ -1,0 +1,284 @@
+"""Files captured elsewhere: twarc NDJSON, Zeeschuimer/4CAT NDJSON exports, and CSV with a mapping.
+
+Each reader normalises exactly as the live connector for that platform does (twarc lines go
+through the X API v2 normaliser, Zeeschuimer Bluesky items through the Bluesky one), so a post
+imported from a file and collected live is the same record. A malformed line is a
+:class:`~evidence.connectors.base.Rejected` with its line number and reason; the rest go on.
+
+Every reader offers ``read(stream, start_line)`` (``(line number, Derived)`` per line, so a caller
+can checkpoint at line boundaries; a twarc line holds a whole API page) and ``pages(query, cursor)``
+like the API connectors, with ``query.text`` the file's path and the cursor ``{"line": n}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from evidence.connectors.base import (
+    KINDS,
+    PLATFORMS,
+    AccountRecord,
+    PostRecord,
+    Record,
+    RecordError,
+    Rejected,
+    canonical_sha256,
+    needs_scrub,
+    scrub,
+)
+from evidence.connectors.bluesky import post_record as bluesky_post_record
+from evidence.connectors.page import Cursor, Derived, Page, Query, RichPost, raw_text
+from evidence.connectors.text import as_dict, parse_time, require_str, sub
+from evidence.connectors.x import derive_response, tweet_record
+
+MAX_LINE_BYTES = 5_000_000  # a twarc line is a whole API page
+
+
+class _LineReader:
+    name = ""
+    version = "1"
+    platform = "file"
+    lines_per_page = 1000
+
+    def derive(self, item: Any, position: str) -> Derived:
+        raise NotImplementedError
+
+    def read(self, stream: IO[bytes], start_line: int = 0) -> Iterator[tuple[int, Derived]]:
+        """(line number, what the line gave) for each non-blank line after ``start_line``."""
+        for number, line in enumerate(stream, start=1):
+            if number <= start_line or not line.strip():
+                continue
+            yield number, self._line(line, f"line {number}")
+
+    def pages(self, query: Query, cursor: Cursor | None = None) -> Iterator[Page]:
+        start = int((cursor or {}).get("line", 0))
+        with Path(query.text).open("rb") as stream:
+            yield from _batched(self.read(stream, start), self.lines_per_page, start)
+
+    def _line(self, line: bytes, position: str) -> Derived:
+        if len(line) > MAX_LINE_BYTES:
+            return _reject(position, f"line longer than {MAX_LINE_BYTES} bytes", "")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _reject(position, f"not UTF-8 ({exc.reason} at byte {exc.start})", repr(line[:10_000]))
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _reject(position, f"invalid JSON: {exc.msg} at column {exc.colno}", text)
+        return self.derive(scrub(item) if needs_scrub(text) else item, position)
+
+
+def _reject(position: str, reason: str, raw: str) -> Derived:
+    return Derived(rejected=(Rejected(position, reason, raw[:10_000]),))
+
+
+def _batched(lines: Iterator[tuple[int, Derived]], size: int, start: int) -> Iterator[Page]:
+    """Pages of ``size`` lines, each with the line to resume after; the last page's cursor is None."""
+    batch: list[Derived] = []
+    last = start
+    for number, derived in lines:
+        batch.append(derived)
+        last = number
+        if len(batch) >= size:
+            yield _page(batch, {"line": last})
+            batch = []
+    yield _page(batch, None)
+
+
+def _page(batch: list[Derived], cursor: Cursor | None) -> Page:
+    return Page(
+        None,
+        tuple(r for d in batch for r in d.records),
+        tuple(r for d in batch for r in d.rejected),
+        tuple(x for d in batch for x in d.deletions),
+        tuple(s for d in batch for s in d.skipped),
+        cursor,
+    )
+
+
+class TwarcNdjson(_LineReader):
+    """twarc2 output: each line a raw X API v2 response (``data`` + ``includes`` + ``errors``),
+    or a line of ``twarc2 flatten`` output (one post with its ``author`` inlined)."""
+
+    name = "twarc_ndjson"
+
+    def derive(self, item: Any, position: str) -> Derived:
+        if isinstance(item, dict) and ("data" in item or "meta" in item or "errors" in item):
+            return derive_response(item, position)
+        try:
+            tweet = as_dict(item, "line")
+            return Derived(records=(tweet_record(tweet, {}, position),))
+        except RecordError as exc:
+            return _reject(position, f"neither an X API v2 response nor a post: {exc}", raw_text(item))
+
+
+class ZeeschuimerNdjson(_LineReader):
+    """Zeeschuimer (and 4CAT's NDJSON export of it): ``{"source_platform", "item_id", "data", …}``
+    per line, ``data`` as the website's own JSON. X (web GraphQL tweets) and Bluesky (post views)."""
+
+    name = "zeeschuimer_ndjson"
+
+    def derive(self, item: Any, position: str) -> Derived:
+        try:
+            envelope = as_dict(item, "line")
+            platform = str(envelope.get("source_platform") or "")
+            data = as_dict(envelope.get("data"), "'data'")
+            if platform in ("twitter.com", "x.com"):
+                return Derived(records=(zeeschuimer_tweet(data, position),))
+            if platform in ("bsky.app", "bluesky"):
+                view = sub(data, "post") or data
+                return Derived(records=(bluesky_post_record(view, position),))
+            raise RecordError(f"source_platform {platform!r} is not one assay reads (twitter.com, x.com, bsky.app)")
+        except RecordError as exc:
+            return _reject(position, str(exc), raw_text(item))
+
+
+def zeeschuimer_tweet(data: dict[str, Any], position: str) -> Record:
+    """A tweet as X's web app loads it (GraphQL ``rest_id`` + ``legacy``), as Zeeschuimer saves it."""
+    data = sub(data, "tweet") or data  # "TweetWithVisibilityResults" wraps the tweet one level deeper
+    legacy = as_dict(data.get("legacy"), "'legacy'")
+    post_id = str(data.get("rest_id") or legacy.get("id_str") or "")
+    if not post_id:
+        raise RecordError("'rest_id' missing")
+    text = legacy.get("full_text")
+    if not isinstance(text, str):
+        raise RecordError("'legacy.full_text' missing or not a string")
+    user = sub(sub(sub(data, "core"), "user_results"), "result")
+    user_legacy, user_core = sub(user, "legacy"), sub(user, "core")
+    author_id = str(legacy.get("user_id_str") or user.get("rest_id") or "")
+    if not author_id:
+        raise RecordError("'legacy.user_id_str' missing")
+    handle = str(user_core.get("screen_name") or user_legacy.get("screen_name") or "")
+    if legacy.get("retweeted_status_result"):
+        retweeted = sub(sub(legacy, "retweeted_status_result"), "result")
+        kind, parent = "repost", str((sub(retweeted, "tweet") or retweeted).get("rest_id") or "")
+    elif legacy.get("in_reply_to_status_id_str"):
+        kind, parent = "reply", str(legacy["in_reply_to_status_id_str"])
+    elif legacy.get("quoted_status_id_str"):
+        kind, parent = "quote", str(legacy["quoted_status_id_str"])
+    else:
+        kind, parent = "post", ""
+    post = RichPost(
+        platform="x",
+        platform_id=post_id,
+        text=text,
+        kind=kind,
+        parent_platform_id=parent,
+        lang=str(legacy.get("lang") or ""),
+        url=f"https://x.com/{handle or 'i/web'}/status/{post_id}",
+        created_at=_twitter_time(legacy.get("created_at")),
+    )
+    account = AccountRecord(
+        platform="x",
+        platform_id=author_id,
+        handle=handle,
+        display_name=str(user_core.get("name") or user_legacy.get("name") or ""),
+        bio=str(user_legacy.get("description") or ""),
+        location=str(sub(user, "location").get("location") or user_legacy.get("location") or ""),
+    )
+    return Record(post, account, data, position, canonical_sha256(data))
+
+
+def _twitter_time(value: Any) -> datetime:
+    """X's web format, ``Wed Jan 01 08:41:12 +0000 2026``."""
+    try:
+        return datetime.strptime(str(value), "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    except ValueError:
+        raise RecordError(f"'legacy.created_at' is not X's date format: {str(value)[:40]!r}") from None
+
+
+CSV_FIELDS = frozenset(
+    {"id", "text", "kind", "parent_id", "lang", "url", "created_at", "author_id", "author_handle", "author_name"}
+)
+
+
+class CsvFile:
+    """CSV with a header row and a column mapping ``{assay field: CSV column}``.
+
+    Fields: ``id`` and ``text`` (required), ``kind``, ``parent_id``, ``lang``, ``url``,
+    ``created_at`` (ISO 8601 with a zone), ``author_id``, ``author_handle``, ``author_name``. Without
+    ``author_id`` a row has no account. The raw item is the row as a {column: value} object.
+    """
+
+    name = "csv"
+    version = "1"
+    platform = "file"
+    lines_per_page = 1000
+
+    def __init__(self, mapping: Mapping[str, str], record_platform: str) -> None:
+        unknown = set(mapping) - CSV_FIELDS
+        if unknown or not {"id", "text"} <= set(mapping):
+            raise ValueError(f"mapping needs 'id' and 'text' and only {sorted(CSV_FIELDS)}; unknown: {sorted(unknown)}")
+        if record_platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {record_platform!r}")
+        self.mapping = dict(mapping)
+        self.record_platform = record_platform
+
+    def read(self, stream: IO[bytes], start_line: int = 0) -> Iterator[tuple[int, Derived]]:
+        """(line number where the row ends, what it gave) for each row ending after ``start_line``."""
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(text)
+        missing = set(self.mapping.values()) - set(reader.fieldnames or [])
+        if missing:
+            yield (
+                1,
+                _reject(
+                    "line 1", f"columns missing from the header: {sorted(missing)}", ",".join(reader.fieldnames or [])
+                ),
+            )
+            return
+        try:
+            for row in reader:
+                if reader.line_num > start_line:
+                    yield reader.line_num, self._row(row, f"line {reader.line_num}")
+        except (csv.Error, UnicodeDecodeError) as exc:
+            yield reader.line_num + 1, _reject(f"line {reader.line_num + 1}", f"unreadable CSV: {exc}", "")
+        finally:
+            text.detach()
+
+    def pages(self, query: Query, cursor: Cursor | None = None) -> Iterator[Page]:
+        start = int((cursor or {}).get("line", 0))
+        with Path(query.text).open("rb") as stream:
+            yield from _batched(self.read(stream, start), self.lines_per_page, start)
+
+    def _row(self, row: dict[str | Any, Any], position: str) -> Derived:
+        if None in row:  # csv puts surplus cells under the key None
+            cells = {("(surplus)" if k is None else k): v for k, v in row.items()}
+            return _reject(position, "more cells than header columns", raw_text(cells))
+        try:
+            return Derived(records=(self._record(row, position),))
+        except RecordError as exc:
+            return _reject(position, str(exc), raw_text(row))
+
+    def _record(self, row: dict[str, str | None], position: str) -> Record:
+        values = {field: (row.get(column) or "").strip() for field, column in self.mapping.items()}
+        kind = values.get("kind") or "post"
+        if kind not in KINDS:
+            raise RecordError(f"unknown kind {kind!r} (expected one of {', '.join(sorted(KINDS))})")
+        post = PostRecord(
+            platform=self.record_platform,
+            platform_id=require_str(values, "id"),
+            text=values["text"],
+            kind=kind,
+            parent_platform_id=values.get("parent_id", ""),
+            lang=values.get("lang", ""),
+            url=values.get("url", ""),
+            created_at=parse_time(values["created_at"]) if values.get("created_at") else None,
+        )
+        account = None
+        if values.get("author_id"):
+            account = AccountRecord(
+                platform=self.record_platform,
+                platform_id=values["author_id"],
+                handle=values.get("author_handle", "").lstrip("@"),
+                display_name=values.get("author_name", ""),
+            )
+        raw = dict(row)
+        return Record(post, account, raw, position, canonical_sha256(raw))
