@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +37,24 @@ def cast(db: Any) -> dict[str, Any]:
     from oversight.services import create_user
 
     return {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """WhiteNoise warns (an error here) when STATIC_ROOT is missing; nothing is collected in tests.
+
+    Session-wide, because the live server loads its middleware once for the session.
+    """
+    from django.test import override_settings
+
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        yield
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str | None:
+    """Shadow pytest-playwright's fallback ``base_url``: pytest 9 deprecates its form, an error here."""
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -7,33 +7,15 @@ platform withheld. One approved rule set with a rule per severity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from criteria.models import Rule, RuleSet
 from evidence.models import Account, CollectionRun, Platform, Source
 from linkage.models import Link, LinkageRun
 from register.models import Member
 from review.tests.world import POSTED, WORDS, World
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _static_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """WhiteNoise warns (an error here) when STATIC_ROOT is missing; nothing is collected in tests.
-
-    Session-wide, because the live server loads its middleware once for the session.
-    """
-    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
-        yield
-
-
-@pytest.fixture(scope="session")
-def base_url() -> str | None:
-    """Shadow pytest-playwright's fallback ``base_url``: pytest 9 deprecates its form, an error here."""
-    return None
 
 
 @pytest.fixture
