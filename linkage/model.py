@@ -74,6 +74,7 @@ _MEMBERS = "members"
 _ACCOUNTS = "accounts"
 _SCORE_FLOOR_MW = -8.0  # pairs below this match weight cannot matter to any threshold or competitor
 _DEFAULT_U_PAIRS = 3e6
+_MAX_TRAINING_ACCOUNTS = 250_000
 
 logger = logging.getLogger(__name__)
 
@@ -493,7 +494,11 @@ class LinkageModel:
     ) -> LinkageModel:
         """Estimate the model from the data (u by random sampling, m by EM, or from confirmed labels)."""
         register = members if isinstance(members, PreparedRegister) else prepare(members, backend=backend)
-        accounts_sdf, n_accounts = _register_accounts(register, accounts)
+        accounts = list(accounts)
+        n_accounts = len(accounts)
+        # Parameters are population shares: a deterministic sample estimates them as well, for less work.
+        stride = max(1, math.ceil(n_accounts / _MAX_TRAINING_ACCOUNTS))
+        accounts_sdf, _ = _register_accounts(register, accounts[::stride])
         linker = _linker(register, accounts_sdf, _link_settings())
         linker.training.estimate_probability_two_random_records_match(
             [block_on("ident"), block_on("given_raw", "family", "yob", "district")], recall=0.4

@@ -97,6 +97,8 @@ for _group in NICKNAME_GROUPS:
 # A British postcode district ("LS6", "SW1A", "M1") at the start of a full or partial postcode.
 _DISTRICT_RE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)(?:\s*[0-9][A-Z]{2})?$")
 _DISTRICT_IN_TEXT_RE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?)(?:\s*[0-9][A-Z]{2})?\b")
+_NOT_LETTERS_RE = re.compile(r"[^a-z]+")
+_NOT_ALNUM_RE = re.compile(r"[^a-z0-9]+")
 _WORD_RE = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 _HANDLE_SPLIT_RE = re.compile(r"[^a-z0-9]+")
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -117,6 +119,8 @@ _EARLIEST_BIRTH_YEAR = 1900
 
 def fold(text: str) -> str:
     """Lower-case ASCII: accents removed, other characters kept as they are."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return decomposed.encode("ascii", "ignore").decode("ascii").lower()
 
@@ -124,7 +128,7 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=200_000)
 def name_key(name: str) -> str | None:
     """A comparable form of one name: lower-case ASCII letters only (``O'Brien-Smith`` → ``obriensmith``)."""
-    key = "".join(ch for ch in fold(name) if "a" <= ch <= "z")
+    key = _NOT_LETTERS_RE.sub("", fold(name))
     return key or None
 
 
@@ -212,7 +216,7 @@ def email_local(email: str | None) -> str | None:
     if not email or email.count("@") != 1:
         return None
     local = email.split("@", 1)[0].split("+", 1)[0]
-    key = "".join(ch for ch in fold(local) if ch.isalnum())
+    key = _NOT_ALNUM_RE.sub("", fold(local))
     return key if len(key) >= 3 else None
 
 
@@ -222,7 +226,7 @@ def handle_key(handle: str | None) -> str | None:
         return None
     bare = handle.strip().lstrip("@").split("@", 1)[0]  # Mastodon/Bluesky forms: user@server, user.bsky.social
     bare = bare.removesuffix(".bsky.social")
-    key = "".join(ch for ch in fold(bare) if ch.isalnum())
+    key = _NOT_ALNUM_RE.sub("", fold(bare))
     return key if len(key) >= 3 else None
 
 
