@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, JSONField, Model
 from django.utils import timezone
 
 from evidence.connectors import ndjson
@@ -157,8 +157,9 @@ def _insert_many(model: type[Model], field_names: Sequence[str], rows: list[tupl
     columns, placeholders = [], []
     for name in field_names:
         model_field = meta.get_field(name)
-        columns.append(quote(model_field.column))  # type: ignore[union-attr]
-        is_json = model_field.get_internal_type() == "JSONField"
+        assert isinstance(model_field, Field) and model_field.column, f"{name} is not a concrete column"
+        columns.append(quote(model_field.column))
+        is_json = isinstance(model_field, JSONField)
         placeholders.append("%s::jsonb" if is_json and connection.vendor == "postgresql" else "%s")
     # Identifiers come from model metadata, quoted; every value is a bound parameter.
     sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"  # noqa: S608
