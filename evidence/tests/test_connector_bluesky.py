@@ -11,7 +11,7 @@ from evidence.connectors.errors import Action
 from evidence.connectors.http import CollectionStopped
 from evidence.connectors.page import Query
 from evidence.tests.fakes.bluesky import SEARCH, TOKEN, BlueskyFake
-from evidence.tests.fakes.helpers import collect, digests, ids, options
+from evidence.tests.fakes.helpers import collect, digests, entities, ids, options
 from evidence.tests.fakes.server import FakeClock
 
 QUERY = Query("#examplehashtag", since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 1, 9, tzinfo=UTC))
@@ -64,7 +64,7 @@ def test_it_collects_every_page_keyed_by_uri_and_did(bsky, fake):
 def test_it_converts_facet_byte_offsets_to_characters(bsky):
     records = {r.post.platform_id: r for p in collect(bsky, QUERY) for r in p.records}
     post = records[MAX].post  # "Straßenfest am Samstag 🎉 mit @erika…": ß and 🎉 are multi-byte
-    assert [(e.kind, e.value, post.text[e.start : e.end]) for e in post.entities] == [
+    assert [(e.kind, e.value, post.text[e.start : e.end]) for e in entities(post)] == [
         ("mention", "did:plc:erikaexample000000000002", "@erika.bsky.social"),
         ("link", "https://example.org/fest", "example.org/fest"),
         ("tag", "examplehashtag", "#examplehashtag"),

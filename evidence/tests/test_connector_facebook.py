@@ -9,7 +9,7 @@ from evidence.connectors.facebook import FacebookPage
 from evidence.connectors.http import CollectionStopped
 from evidence.connectors.page import Query
 from evidence.tests.fakes.facebook import PAGE, TOKEN, FacebookFake
-from evidence.tests.fakes.helpers import collect, digests, ids, options
+from evidence.tests.fakes.helpers import collect, digests, entities, ids, options
 from evidence.tests.fakes.server import FakeClock
 
 QUERY = Query(PAGE)
@@ -85,7 +85,7 @@ def test_ppca_comments_have_no_author_and_a_stable_derived_id(clock):
 def test_message_tags_utf16_offsets_become_characters(fb):
     records = {r.post.platform_id: r for p in collect(fb, QUERY) for r in p.records}
     for record in records.values():
-        for entity in getattr(record.post, "entities", ()):
+        for entity in entities(record.post):
             assert record.post.text[entity.start : entity.end] == "#examplehashtag"
     assert records[f"{PAGE}_998000000000102"].post.text.startswith("Beitrag 2 👋")
 

@@ -10,7 +10,7 @@ from evidence.connectors.errors import Action
 from evidence.connectors.http import CollectionStopped
 from evidence.connectors.mastodon import MastodonHashtag, MastodonSearch
 from evidence.connectors.page import Query
-from evidence.tests.fakes.helpers import collect, digests, ids, options
+from evidence.tests.fakes.helpers import collect, digests, entities, ids, options
 from evidence.tests.fakes.mastodon import TAG, TOKEN, MastodonFake, snowflake
 from evidence.tests.fakes.server import FakeClock
 
@@ -47,7 +47,7 @@ def test_it_follows_the_link_header_through_every_page(masto, fake):
     assert len(pages) == 5 and pages[-1].records == () and pages[-1].cursor is None
     maxes = [r.params.get("max_id") for r in fake.served(TAG)]
     assert maxes[0] is None and all(maxes[1:])
-    assert [p.cursor["max_id"] for p in pages[:-1]] == maxes[1:]
+    assert [p.cursor and p.cursor["max_id"] for p in pages[:-1]] == maxes[1:]
     assert len(ids(pages)) == 19  # 20 statuses, one from a noindex account
 
 
@@ -59,7 +59,7 @@ def test_it_keys_by_activitypub_uri_and_keeps_reblogs_as_reposts(masto):
     assert original.account.platform_id == "https://social.example/users/max"
     assert original.account.handle == "max@social.example"
     assert original.post.text.startswith("Straßenfest am Samstag mit @erika #examplehashtag")
-    assert [(e.kind, original.post.text[e.start : e.end]) for e in original.post.entities] == [
+    assert [(e.kind, original.post.text[e.start : e.end]) for e in entities(original.post)] == [
         ("mention", "@erika"),
         ("tag", "#examplehashtag"),
     ]
@@ -84,18 +84,19 @@ def test_a_reply_points_at_its_parents_uri(masto, fake):
     records = {r.post.platform_id: r for p in collect(masto, QUERY) for r in p.records}
 
     assert (records[ERIKA_REPLY].post.kind, records[ERIKA_REPLY].post.parent_platform_id) == ("reply", MAX_POST)
-    assert records[ERIKA_REPLY].account.handle == f"erika@{fake.base_url.split('://')[1].split(':')[0]}"
+    account = records[ERIKA_REPLY].account
+    assert account is not None
+    assert account.handle == f"erika@{fake.base_url.split('://')[1].split(':')[0]}"
 
 
 def test_the_query_window_becomes_snowflake_ids(masto, fake):
-    window = Query(
-        "examplehashtag", since=datetime(2026, 1, 1, 8, 20, tzinfo=UTC), until=datetime(2026, 1, 1, 9, tzinfo=UTC)
-    )
+    since, until = datetime(2026, 1, 1, 8, 20, tzinfo=UTC), datetime(2026, 1, 1, 9, tzinfo=UTC)
+    window = Query("examplehashtag", since=since, until=until)
 
     pages = collect(masto, window)
 
     first = fake.served(TAG)[0].params
-    assert first["max_id"] == snowflake(window.until) and first["since_id"] == snowflake(window.since)
+    assert first["max_id"] == snowflake(until) and first["since_id"] == snowflake(since)
     assert len(ids(pages)) == 12  # 08:41 and 08:30 … 08:20 (since_id excludes only ids below 08:20's)
 
 

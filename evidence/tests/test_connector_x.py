@@ -11,7 +11,7 @@ from evidence.connectors.errors import Action
 from evidence.connectors.http import CollectionStopped
 from evidence.connectors.page import Query
 from evidence.connectors.x import XSearch
-from evidence.tests.fakes.helpers import collect, digests, ids, options
+from evidence.tests.fakes.helpers import collect, digests, entities, ids, options
 from evidence.tests.fakes.server import FakeClock, Reply
 from evidence.tests.fakes.x import SEARCH, TOKEN, XFake
 
@@ -73,12 +73,12 @@ def test_it_collects_every_page_with_authors_kinds_and_parents(x, fake):
 def test_it_keeps_entities_at_code_point_offsets(x):
     records = {r.post.platform_id: r for p in collect(x, QUERY) for r in p.records}
     post = records["2006812345678901234"].post
-    assert [(e.kind, post.text[e.start : e.end]) for e in post.entities] == [
+    assert [(e.kind, post.text[e.start : e.end]) for e in entities(post)] == [
         ("tag", "#examplehashtag"),
         ("mention", "@erika_muster"),
         ("link", "https://t.co/AbCdEf1234"),
     ]
-    assert post.entities[1].value == "1500000000000000002"
+    assert entities(post)[1].value == "1500000000000000002"
 
 
 def test_it_captures_each_exchange_without_credentials(x):

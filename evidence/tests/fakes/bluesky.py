@@ -74,7 +74,7 @@ class BlueskyFake(FakeServer):
 
 
 def sort_at(post: dict[str, Any]) -> str:
-    return min(post["record"]["createdAt"], post["indexedAt"])
+    return str(min(post["record"]["createdAt"], post["indexedAt"]))
 
 
 def _within(post: Any, since: str | None, until: str | None) -> bool:

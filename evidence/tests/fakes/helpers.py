@@ -6,9 +6,9 @@ import random
 from collections.abc import Iterable
 from itertools import islice
 
-from evidence.connectors.base import canonical_sha256
+from evidence.connectors.base import PostRecord, canonical_sha256
 from evidence.connectors.http import ClientOptions, RetryPolicy
-from evidence.connectors.page import Connector, Cursor, Page, Query
+from evidence.connectors.page import Connector, Cursor, Entity, Page, Query, RichPost
 from evidence.tests.fakes.server import FakeClock
 
 
@@ -36,3 +36,8 @@ def digests(pages: Iterable[Page]) -> list[tuple[str, str, str]]:
     return [
         (r.post.platform_id, r.sha256 or canonical_sha256(r.raw), r.position) for page in pages for r in page.records
     ]
+
+
+def entities(post: PostRecord) -> tuple[Entity, ...]:
+    assert isinstance(post, RichPost)
+    return post.entities
