@@ -22,7 +22,11 @@ class _Sub(NamedTuple):
 COMMANDS: dict[str, _Sub] = {
     "demo": _Sub("demo", "demo"),
     "import-register": _Sub("register", "import_register"),
+    "sources": _Sub("evidence", "sources"),
+    "collect": _Sub("evidence", "collect"),
+    "worker": _Sub("evidence", "worker"),
     "import-posts": _Sub("evidence", "import_posts"),
+    "rederive": _Sub("evidence", "rederive"),
     "run-rules": _Sub("criteria", "run_rules"),
     "link": _Sub("linkage", "link"),
     "triage": _Sub("review", "triage"),

@@ -174,3 +174,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
 }
+    "django_tasks",
+    "django_tasks_db",
+# Background jobs (collection on schedules, "collect now"): django-tasks on the database, run by `assay worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+

@@ -1,7 +1,9 @@
 """Evidence: where posts came from, the accounts that wrote them, and the posts themselves.
 
-A Post's raw payload and its sha256 never change after collection; a platform deletion sets
-``deleted_at`` and never removes the row.
+The raw HTTP :class:`Exchange` is the evidence, stored append-only; Posts and Accounts are derived
+from it (``assay`` can re-derive them when a mapping is fixed). A Post's raw payload and its sha256
+never change after collection; a platform deletion sets ``deleted_at`` and never removes the row.
+Credentials are never stored: a Source names the environment variable that holds its token.
 """
 
 from __future__ import annotations
@@ -26,9 +28,28 @@ class Source(models.Model):
     name = models.CharField(max_length=100, unique=True)
     platform = models.CharField(max_length=16, choices=Platform.choices)
     connector = models.CharField(max_length=64, help_text="connector module, e.g. 'ndjson' or 'x_search'")
-    query = models.TextField(blank=True)
+    query = models.TextField(blank=True, help_text="the platform query (a page id for Facebook, a path for files)")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    base_url = models.CharField(
+        max_length=500, blank=True, help_text="API base URL or Mastodon instance; blank: the platform's own"
+    )
+    since = models.DateTimeField(null=True, blank=True, help_text="start of the query window")
+    until = models.DateTimeField(null=True, blank=True, help_text="end of the query window; blank: now")
+    every_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="collect on this schedule; blank: only when asked"
+    )
+    credential_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="name of the environment variable holding the token (NAME_FILE also works); never the token",
+    )
+    spending_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="X bills per post read: the most posts to read in a calendar month"
+    )
+    options = models.JSONField(default=dict, blank=True, help_text="connector options (page_size, full_archive, …)")
+    next_run_at = models.DateTimeField(null=True, blank=True, help_text="when the worker next collects it")
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="a collection job is waiting for a worker")
 
     def __str__(self) -> str:
         return self.name
@@ -40,9 +61,11 @@ class CollectionRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
         DONE = "done"
-        FAILED = "failed"
+        STOPPED = "stopped"  # the platform said stop (auth, quota, permission, query, long rate limit)
+        FAILED = "failed"  # an unexpected error; the cursor is still valid
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="runs")
+    trigger = models.CharField(max_length=16, blank=True, help_text="cli, worker or ui")
     connector = models.CharField(max_length=64)
     connector_version = models.CharField(max_length=32)
     query = models.TextField(blank=True, help_text="query, or the imported file's path")
@@ -55,9 +78,62 @@ class CollectionRun(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     quarantined = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    window_since = models.DateTimeField(null=True, blank=True)
+    window_until = models.DateTimeField(null=True, blank=True)
+    deleted = models.PositiveIntegerField(default=0, help_text="posts the platform reported gone")
+    skipped = models.PositiveIntegerField(default=0, help_text="items not collected by policy (protected, noindex)")
+    unlinkable = models.PositiveIntegerField(default=0, help_text="posts imported without an author")
+    read = models.PositiveIntegerField(default=0, help_text="items the platform returned (X bills these)")
+    pages = models.PositiveIntegerField(default=0)
+    exchanges = models.PositiveIntegerField(default=0)
+    stop_action = models.CharField(max_length=32, blank=True, help_text="why the platform made the run stop")
+    resume_after = models.DateTimeField(null=True, blank=True)
+    owner = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.source}"
+
+
+class Exchange(models.Model):
+    """One HTTP request and its response exactly as received: the evidence Posts are derived from.
+
+    Append-only. Request headers (where credentials travel) are never captured.
+    """
+
+    class Role(models.TextChoices):
+        PAGE = "page"  # a response that records were derived from
+        ATTEMPT = "attempt"  # a failed try before it (429, 5xx): shows the limits were obeyed
+        STOP = "stop"  # the response that stopped the run
+
+    run = models.ForeignKey(CollectionRun, on_delete=models.PROTECT, related_name="exchange_set")
+    seq = models.PositiveIntegerField(help_text="order within the run")
+    page = models.PositiveIntegerField(default=0, help_text="the run's page number this exchange belongs to")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    method = models.CharField(max_length=8)
+    url = models.TextField()
+    params = models.JSONField(default=dict)
+    status = models.PositiveSmallIntegerField()
+    headers = models.JSONField(default=list, help_text="response headers as [name, value] pairs")
+    body = models.BinaryField()
+    retrieved_at = models.DateTimeField()
+    connector = models.CharField(max_length=64)
+    connector_version = models.CharField(max_length=32)
+    sha256 = models.CharField(max_length=64, help_text="sha256 of the body bytes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="exchange_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} -> {self.status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("an exchange is evidence: it is never changed once stored")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("an exchange is evidence: it is never deleted")
 
 
 class Account(models.Model):
@@ -81,6 +157,23 @@ class Account(models.Model):
         return (
             f"@{self.handle} ({self.get_platform_display()})" if self.handle else f"{self.platform}:{self.platform_id}"
         )
+
+
+class AccountObservation(models.Model):
+    """A handle and name an account was seen with: a row when first seen and whenever they change,
+    so linkage can match handles the account used before."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="observations")
+    handle = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    observed_at = models.DateTimeField()
+    run = models.ForeignKey(CollectionRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["handle"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: @{self.handle} at {self.observed_at:%Y-%m-%d}"
 
 
 class Post(models.Model):
@@ -107,6 +200,10 @@ class Post(models.Model):
     raw = models.JSONField(help_text="the record exactly as collected")
     sha256 = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of raw")
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="when the platform reported it deleted")
+    deleted_reason = models.CharField(max_length=300, blank=True, db_default="")
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="posts", help_text="derived from"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "platform_id"], name="post_unique_platform_id")]

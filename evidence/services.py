@@ -1,32 +1,38 @@
 """Evidence services: store normalised records as immutable evidence, with provenance.
 
-:func:`store_batch` is the one place records become rows; every connector's run goes through
-it. It deduplicates by (platform, platform id), upserts authors by stable id, quarantines
-rejects, and commits the run's cursor in the same transaction as the rows, so a crash and a
-re-run give exactly the rows of an uninterrupted run.
+:func:`store_page` (a connector's page with its raw exchange) and :func:`store_batch` (records
+read from a file) are the one place records become rows; every run goes through them. They
+deduplicate by (platform, platform id), upsert authors by stable id (recording each handle and
+name an account is seen with), quarantine rejects, mark reported deletions, and commit the run's
+cursor in the same transaction as the rows, so a crash and a re-run give exactly the rows of an
+uninterrupted run. :func:`import_posts` reads files in any supported format the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db import connection, transaction
 from django.db.models import Field, JSONField, Model
 from django.utils import timezone
 
-from evidence.connectors import ndjson
+from evidence.connectors import files, ndjson
 from evidence.connectors.base import AccountRecord, Record, Rejected
-from evidence.models import Account, CollectionRun, Platform, Post, Quarantine, Source
+from evidence.connectors.http import Exchange as HttpExchange
+from evidence.connectors.page import Deletion, Derived, Page, Skipped
+from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Platform, Post, Quarantine, Source
 from oversight.services import record as audit
 
 BATCH_SIZE = 2000
 _ACCOUNT_FIELDS = ("handle", "display_name", "bio", "location", "url")
 _ACCOUNT_COLUMNS = ("platform", "platform_id", *_ACCOUNT_FIELDS, "first_seen", "last_seen")
+_OBSERVATION_COLUMNS = ("account", "handle", "display_name", "observed_at", "run")
+FORMATS = {"ndjson": ndjson.NAME, "twarc": "twarc_ndjson", "zeeschuimer": "zeeschuimer_ndjson", "csv": "csv"}
 
 Progress = Callable[[int], None]  # called with the bytes of input consumed so far
 
@@ -38,6 +44,20 @@ class ImportSummary:
     duplicates: int = 0
     quarantined: int = 0
     resumed_from_line: int = 0
+    deleted: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class Stored:
+    """What one page or batch changed."""
+
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    unlinkable: int = 0
 
 
 class ImportFileError(Exception):
@@ -60,8 +80,15 @@ def _file_source(connector: str) -> Source:
     return source
 
 
-def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[str, str], int]:
-    """Create unseen authors; refresh changed profile fields; return ids by (platform, id)."""
+def _upsert_accounts(
+    accounts: Iterable[AccountRecord], now: datetime, run: CollectionRun | None, *, refresh: bool = True
+) -> dict[tuple[str, str], int]:
+    """Create unseen authors; refresh changed profile fields; return ids by (platform, id).
+
+    Each new account, and each change of handle or name, is kept as an :class:`AccountObservation`,
+    so an old handle still leads to the account. ``refresh=False`` (re-deriving old pages) only
+    creates what is missing and leaves current profiles alone.
+    """
     latest: dict[tuple[str, str], AccountRecord] = {}
     for acc in accounts:
         latest[(acc.platform, acc.platform_id)] = acc
@@ -69,12 +96,15 @@ def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[
         return {}
     ids: dict[tuple[str, str], int] = {}
     changed: list[Account] = []
+    renamed: list[Account] = []
     for platform, platform_ids in _by_platform(latest).items():
         for existing in Account.objects.filter(platform=platform, platform_id__in=platform_ids):
             key = (platform, existing.platform_id)
             ids[key] = existing.pk
             seen = latest[key]
-            if any(getattr(existing, f) != getattr(seen, f) for f in _ACCOUNT_FIELDS):
+            if refresh and any(getattr(existing, f) != getattr(seen, f) for f in _ACCOUNT_FIELDS):
+                if (existing.handle, existing.display_name) != (seen.handle, seen.display_name):
+                    renamed.append(existing)
                 for f in _ACCOUNT_FIELDS:
                     setattr(existing, f, getattr(seen, f))
                 existing.last_seen = now
@@ -82,6 +112,8 @@ def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[
     if changed:
         Account.objects.bulk_update(changed, [*_ACCOUNT_FIELDS, "last_seen"])
     seen_at = connection.ops.adapt_datetimefield_value(now)
+    run_id = run.pk if run is not None else None
+    observed = [(a.pk, a.handle, a.display_name, seen_at, run_id) for a in renamed]
     new = [
         (a.platform, a.platform_id, a.handle, a.display_name, a.bio, a.location, a.url, seen_at, seen_at)
         for key, a in latest.items()
@@ -89,9 +121,13 @@ def _upsert_accounts(accounts: Iterable[AccountRecord], now: Any) -> dict[tuple[
     ]
     if new:
         _insert_many(Account, _ACCOUNT_COLUMNS, new)
-        for platform, platform_ids in _by_platform(key for key in latest if key not in ids).items():
+        fresh = [key for key in latest if key not in ids]
+        for platform, platform_ids in _by_platform(fresh).items():
             rows = Account.objects.filter(platform=platform, platform_id__in=platform_ids)
             ids.update(((platform, pid), pk) for pid, pk in rows.values_list("platform_id", "pk"))
+        observed += [(ids[k], latest[k].handle, latest[k].display_name, seen_at, run_id) for k in fresh]
+    if observed:
+        _insert_many(AccountObservation, _OBSERVATION_COLUMNS, observed)
     return ids
 
 
@@ -122,12 +158,16 @@ def quarantine(rejects: Iterable[Rejected], *, origin: str, run: CollectionRun |
 
 _POST_COLUMNS = (
     "platform", "platform_id", "account", "kind", "parent_platform_id", "text", "lang", "url",
-    "created_at", "collected_at", "run", "raw", "sha256",
+    "created_at", "collected_at", "run", "raw", "sha256", "exchange",
 )  # fmt: skip
 
 
 def _insert_posts(
-    run: CollectionRun, records: Iterable[Record], account_ids: dict[tuple[str, str], int], now: datetime
+    run: CollectionRun,
+    records: Iterable[Record],
+    account_ids: dict[tuple[str, str], int],
+    now: datetime,
+    exchange_id: int | None = None,
 ) -> None:
     """Insert new posts with one parameterised statement per batch.
 
@@ -146,7 +186,7 @@ def _insert_posts(
             account_ids[(author.platform, author.platform_id)] if author else None,
             post.kind, post.parent_platform_id, post.text, post.lang, post.url,
             adapt_dt(post.created_at) if post.created_at else None,
-            collected_at, run.pk, raw_json, sha256,
+            collected_at, run.pk, raw_json, sha256, exchange_id,
         ))  # fmt: skip
     if rows:
         _insert_many(Post, _POST_COLUMNS, rows)
@@ -177,37 +217,135 @@ def _existing_post_keys(keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]
     return found
 
 
+def _mark_deleted(platform: str, deletions: Sequence[Deletion], now: datetime) -> int:
+    """Mark reported deletions on the posts we hold (never delete a row); already marked ones stay as they are."""
+    marked = 0
+    by_reason: dict[str, list[str]] = {}
+    for d in deletions:
+        by_reason.setdefault(d.reason[:300], []).append(d.platform_id)
+    for reason, platform_ids in by_reason.items():
+        marked += Post.objects.filter(platform=platform, platform_id__in=platform_ids, deleted_at__isnull=True).update(
+            deleted_at=now, deleted_reason=reason
+        )
+    return marked
+
+
+def _store(
+    run: CollectionRun,
+    records: Sequence[Record],
+    rejects: Sequence[Rejected],
+    *,
+    origin: str,
+    deletions: Sequence[Deletion] = (),
+    skipped: Sequence[Skipped] = (),
+    deletion_platform: str = "",
+    exchange_id: int | None = None,
+    now: datetime,
+) -> Stored:
+    """Rows for one batch, inside the caller's transaction; the run's counters are updated in memory."""
+    existing = _existing_post_keys([(r.post.platform, r.post.platform_id) for r in records])
+    fresh: dict[tuple[str, str], Record] = {}
+    duplicates = 0
+    for rec in records:
+        key = (rec.post.platform, rec.post.platform_id)
+        if key in existing or key in fresh:
+            duplicates += 1
+        else:
+            fresh[key] = rec
+    account_ids = _upsert_accounts((r.account for r in fresh.values() if r.account is not None), now, run)
+    _insert_posts(run, fresh.values(), account_ids, now, exchange_id)
+    quarantine(rejects, origin=origin, run=run)
+    stored = Stored(
+        imported=len(fresh),
+        duplicates=duplicates,
+        quarantined=len(rejects),
+        deleted=_mark_deleted(deletion_platform, deletions, now) if deletions else 0,
+        skipped=len(skipped),
+        unlinkable=sum(1 for r in fresh.values() if r.account is None),
+    )
+    run.imported += stored.imported
+    run.duplicates += stored.duplicates
+    run.quarantined += stored.quarantined
+    run.deleted += stored.deleted
+    run.skipped += stored.skipped
+    run.unlinkable += stored.unlinkable
+    return stored
+
+
+_RUN_COUNTERS = ["imported", "duplicates", "quarantined", "deleted", "skipped", "unlinkable", "cursor"]
+
+
 def store_batch(
     run: CollectionRun, items: Sequence[Record | Rejected], *, origin: str, cursor: dict[str, Any]
 ) -> tuple[int, int, int]:
     """Store one batch and checkpoint ``cursor`` with it; return (imported, duplicates, quarantined)."""
-    now = timezone.now()
     records = [r for r in items if isinstance(r, Record)]
     rejects = [r for r in items if isinstance(r, Rejected)]
     with transaction.atomic():
-        existing = _existing_post_keys([(r.post.platform, r.post.platform_id) for r in records])
-        fresh: dict[tuple[str, str], Record] = {}
-        duplicates = 0
-        for rec in records:
-            key = (rec.post.platform, rec.post.platform_id)
-            if key in existing or key in fresh:
-                duplicates += 1
-            else:
-                fresh[key] = rec
-        account_ids = _upsert_accounts((r.account for r in fresh.values() if r.account is not None), now)
-        _insert_posts(run, fresh.values(), account_ids, now)
-        quarantine(rejects, origin=origin, run=run)
-        run.imported += len(fresh)
-        run.duplicates += duplicates
-        run.quarantined += len(rejects)
+        stored = _store(run, records, rejects, origin=origin, now=timezone.now())
         run.cursor = cursor
-        run.save(update_fields=["imported", "duplicates", "quarantined", "cursor"])
-    return len(fresh), duplicates, len(rejects)
+        run.save(update_fields=_RUN_COUNTERS)
+    return stored.imported, stored.duplicates, stored.quarantined
 
 
-def _open_run(path: Path, digest: str) -> tuple[CollectionRun, int]:
+def _save_exchange(run: CollectionRun, exchange: HttpExchange, role: str) -> Exchange:
+    run.exchanges += 1
+    return Exchange.objects.create(
+        run=run,
+        seq=run.exchanges,
+        page=run.pages,
+        role=role,
+        method=exchange.method,
+        url=exchange.url,
+        params=dict(exchange.params),
+        status=exchange.status,
+        headers=[list(pair) for pair in exchange.headers],
+        body=exchange.body,
+        retrieved_at=exchange.retrieved_at,
+        connector=exchange.connector,
+        connector_version=exchange.connector_version,
+        sha256=exchange.sha256,
+    )
+
+
+def store_page(run: CollectionRun, page: Page, *, origin: str, deletion_platform: str, finish: bool = False) -> Stored:
+    """One connector page in one transaction: its exchange (and the failed attempts before it), the
+    records derived from it, rejects, deletions, and the cursor to resume from after it.
+
+    With ``finish`` (the last page) the run is marked done in the same transaction, so a crash can
+    never leave a finished query looking resumable from its start.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run.pages += 1
+        for attempt in page.attempts:
+            _save_exchange(run, attempt, Exchange.Role.ATTEMPT)
+        saved = _save_exchange(run, page.exchange, Exchange.Role.PAGE) if page.exchange is not None else None
+        stored = _store(
+            run,
+            page.records,
+            page.rejected,
+            origin=origin,
+            deletions=page.deletions,
+            skipped=page.skipped,
+            deletion_platform=deletion_platform,
+            exchange_id=saved.pk if saved is not None else None,
+            now=now,
+        )
+        run.read += len(page.records) + len(page.rejected) + len(page.skipped)
+        run.cursor = page.cursor if page.cursor is not None else {}
+        run.heartbeat_at = now
+        fields = [*_RUN_COUNTERS, "read", "pages", "exchanges", "heartbeat_at"]
+        if finish:
+            run.status, run.finished_at = CollectionRun.Status.DONE, now
+            fields += ["status", "finished_at"]
+        run.save(update_fields=fields)
+    return stored
+
+
+def _open_run(path: Path, digest: str, connector: str, version: str) -> tuple[CollectionRun, int]:
     """Resume an interrupted run of this exact file, or start a new one."""
-    source = _file_source(ndjson.NAME)
+    source = _file_source(connector)
     interrupted = (
         CollectionRun.objects.filter(source=source, input_sha256=digest, status=CollectionRun.Status.RUNNING)
         .order_by("-pk")
@@ -217,39 +355,82 @@ def _open_run(path: Path, digest: str) -> tuple[CollectionRun, int]:
         return interrupted, int(interrupted.cursor.get("line", 0))
     run = CollectionRun.objects.create(
         source=source,
-        connector=ndjson.NAME,
-        connector_version=ndjson.VERSION,
+        connector=connector,
+        connector_version=version,
         query=str(path),
         input_sha256=digest,
         started_at=timezone.now(),
         cursor={"line": 0},
+        trigger="cli",
     )
     return run, 0
 
 
+Lines = Iterator[tuple[int, Derived]]
+
+
+def _ndjson_lines(stream: IO[bytes], start_line: int) -> Lines:
+    for number, item in ndjson.read(stream, start_line=start_line):
+        if isinstance(item, Record):
+            yield number, Derived(records=(item,))
+        else:
+            yield number, Derived(rejected=(item,))
+
+
+def _reader(fmt: str, mapping: dict[str, str] | None, record_platform: str) -> tuple[Any, str]:
+    """(a function stream, start_line -> lines, the platform deletions refer to) for a format."""
+    if fmt == "ndjson":
+        return _ndjson_lines, ""
+    if fmt == "twarc":
+        return files.TwarcNdjson().read, Platform.X.value
+    if fmt == "zeeschuimer":
+        return files.ZeeschuimerNdjson().read, ""
+    if fmt == "csv":
+        if not mapping:
+            raise ImportFileError("CSV needs a column mapping: --map id=COLUMN --map text=COLUMN [...]")
+        try:
+            return files.CsvFile(mapping, record_platform).read, record_platform
+        except ValueError as exc:
+            raise ImportFileError(str(exc)) from None
+    raise ImportFileError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
 def import_posts(
-    path: Path, *, actor: Any = None, progress: Progress | None = None, batch_size: int = BATCH_SIZE
+    path: Path,
+    *,
+    actor: Any = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    fmt: str = "ndjson",
+    mapping: dict[str, str] | None = None,
+    record_platform: str = Platform.FILE.value,
 ) -> ImportSummary:
-    """Import a normalised NDJSON file (see evidence/connectors/ndjson.py); resumable and idempotent."""
+    """Import a file of posts; resumable and idempotent.
+
+    Formats: ``ndjson`` (assay's normalised form, docs/formats.md), ``twarc`` (raw X API v2
+    responses, one page a line), ``zeeschuimer`` (Zeeschuimer/4CAT exports) and ``csv`` (with a
+    ``mapping`` of assay fields to columns). Checkpoints fall only on line boundaries, since one
+    twarc line holds a whole page of posts.
+    """
     path = Path(path)
+    read, deletion_platform = _reader(fmt, mapping, record_platform)
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
     digest = file_sha256(path)
-    run, start_line = _open_run(path, digest)
+    connector = FORMATS[fmt]
+    run, start_line = _open_run(path, digest, connector, ndjson.VERSION if fmt == "ndjson" else "1")
     summary = ImportSummary(run_id=run.pk, resumed_from_line=start_line)
-    origin = str(path)
-    batch: list[Record | Rejected] = []
+    batch = _Batch(run, str(path), deletion_platform, summary)
     last_line = start_line
     with path.open("rb") as fh:
-        for number, item in ndjson.read(fh, start_line=start_line):
-            batch.append(item)
+        for number, derived in read(fh, start_line):
+            batch.add(derived)
             last_line = number
-            if len(batch) >= batch_size:
-                _flush(run, batch, origin, last_line, summary)
-                batch = []
+            if batch.size >= batch_size:
+                batch.flush(last_line)
                 if progress is not None:
                     progress(fh.tell())
-        _flush(run, batch, origin, last_line, summary)
+        batch.flush(last_line)
         if progress is not None:
             progress(fh.tell())
     run.status = CollectionRun.Status.DONE
@@ -260,23 +441,56 @@ def import_posts(
         actor=actor,
         obj=run,
         connector=run.connector,
-        input=origin,
+        input=str(path),
         input_sha256=digest,
         imported=run.imported,
         duplicates=run.duplicates,
         quarantined=run.quarantined,
+        deleted=run.deleted,
     )
     return summary
 
 
-def _flush(
-    run: CollectionRun,
-    batch: list[Record | Rejected],
-    origin: str,
-    last_line: int,
-    summary: ImportSummary,
-) -> None:
-    imported, duplicates, quarantined = store_batch(run, batch, origin=origin, cursor={"line": last_line})
-    summary.imported += imported
-    summary.duplicates += duplicates
-    summary.quarantined += quarantined
+class _Batch:
+    """Whole lines of a file, stored together with the line to resume after."""
+
+    def __init__(self, run: CollectionRun, origin: str, deletion_platform: str, summary: ImportSummary) -> None:
+        self.run, self.origin, self.deletion_platform, self.summary = run, origin, deletion_platform, summary
+        self._clear()
+
+    def _clear(self) -> None:
+        self.records: list[Record] = []
+        self.rejects: list[Rejected] = []
+        self.deletions: list[Deletion] = []
+        self.skipped: list[Skipped] = []
+        self.size = 0
+
+    def add(self, derived: Derived) -> None:
+        self.records += derived.records
+        self.rejects += derived.rejected
+        self.deletions += derived.deletions
+        self.skipped += derived.skipped
+        self.size += max(1, len(derived.records) + len(derived.rejected))
+
+    def flush(self, last_line: int) -> None:
+        run = self.run
+        with transaction.atomic():
+            stored = _store(
+                run,
+                self.records,
+                self.rejects,
+                origin=self.origin,
+                deletions=self.deletions,
+                skipped=self.skipped,
+                deletion_platform=self.deletion_platform,
+                now=timezone.now(),
+            )
+            run.cursor = {"line": last_line}
+            run.save(update_fields=_RUN_COUNTERS)
+        summary = self.summary
+        summary.imported += stored.imported
+        summary.duplicates += stored.duplicates
+        summary.quarantined += stored.quarantined
+        summary.deleted += stored.deleted
+        summary.skipped += stored.skipped
+        self._clear()

@@ -1,0 +1,204 @@
+"""Which connectors a Source can name, how each is built from it, and how to re-derive its pages.
+
+The connectors themselves are pure (``evidence/connectors/``); this module is the bridge: it reads
+the source's options and credential (from the environment or a ``*_FILE``, never the database),
+and knows, for each connector, how to turn a stored exchange back into records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from evidence.connectors import bluesky, facebook, files, mastodon, x
+from evidence.connectors.http import ClientOptions
+from evidence.connectors.page import Connector, Derived
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+
+
+class StoredExchange(Protocol):
+    """What re-deriving needs of a stored exchange (the model satisfies it)."""
+
+    url: str
+    body: bytes | memoryview
+    page: int
+
+
+class ConfigError(ValueError):
+    """A source cannot be collected as configured; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    platform: str  # the Source's platform
+    record_platform: str  # the platform of the posts it yields (twarc files hold X posts)
+    build: Callable[[Any, str, ClientOptions | None], Connector]  # (source, credential, options)
+    credential_env: str = ""  # the default variable; "" for connectors that need none
+    credential_required: bool = False
+    page_size: int = 0  # posts per page, for spending caps
+    derive: Callable[[StoredExchange, Any], Derived] | None = None  # (exchange, source) -> records
+    file: bool = False
+
+    @property
+    def version(self) -> str:
+        """The connector's version, without building it (building needs credentials)."""
+        return str(_CLASSES[self.name].version)
+
+
+def _opt(source: Any, key: str, default: Any) -> Any:
+    options: Mapping[str, Any] = source.options or {}
+    return options.get(key, default)
+
+
+def _base(source: Any, default: str) -> str:
+    return str(source.base_url or default)
+
+
+def _body(exchange: StoredExchange) -> Any:
+    return json.loads(bytes(exchange.body))
+
+
+def _build_x(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    return x.XSearch(
+        credential,
+        base_url=_base(source, "https://api.x.com"),
+        full_archive=bool(_opt(source, "full_archive", False)),
+        max_results=int(_opt(source, "page_size", 100)),
+        options=options,
+    )
+
+
+def _build_bluesky(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    return bluesky.BlueskySearch(
+        credential,
+        base_url=_base(source, "https://api.bsky.app"),
+        limit=int(_opt(source, "page_size", 100)),
+        options=options,
+    )
+
+
+def _mastodon_base(source: Any) -> str:
+    if not source.base_url:
+        raise ConfigError("a Mastodon source needs the instance's URL (--base-url https://instance.example)")
+    return str(source.base_url)
+
+
+def _build_mastodon_hashtag(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    limit = int(_opt(source, "page_size", 40))
+    return mastodon.MastodonHashtag(_mastodon_base(source), credential, limit=limit, options=options)
+
+
+def _build_mastodon_search(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    limit = int(_opt(source, "page_size", 40))
+    return mastodon.MastodonSearch(_mastodon_base(source), credential, limit=limit, options=options)
+
+
+def _build_facebook(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    return facebook.FacebookPage(
+        credential,
+        base_url=_base(source, "https://graph.facebook.com"),
+        limit=int(_opt(source, "page_size", 25)),
+        comments=bool(_opt(source, "comments", True)),
+        options=options,
+    )
+
+
+def _derive_x(exchange: StoredExchange, source: Any) -> Derived:
+    return x.derive_response(_body(exchange), f"page {exchange.page}")
+
+
+def _derive_bluesky(exchange: StoredExchange, source: Any) -> Derived:
+    return bluesky.derive_search(_body(exchange), f"page {exchange.page}")
+
+
+def _derive_mastodon(exchange: StoredExchange, source: Any) -> Derived:
+    body = _body(exchange)
+    instance = str(source.base_url).rstrip("/")
+    if "/api/v1/statuses/" in exchange.url:  # a recheck of one status
+        return mastodon.derive_statuses([body], "status", instance)
+    statuses = body.get("statuses") if isinstance(body, dict) else body
+    return mastodon.derive_statuses(statuses, f"page {exchange.page}", instance)
+
+
+def _derive_facebook(exchange: StoredExchange, source: Any) -> Derived:
+    body = _body(exchange)
+    segments = urlsplit(exchange.url).path.rstrip("/").split("/")
+    prefix = f"page {exchange.page}"
+    if segments[-1] == "comments":
+        return facebook.derive_comments(body, prefix, unquote(segments[-2]))
+    return facebook.derive_posts(body, prefix)
+
+
+def _csv(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    mapping = _opt(source, "mapping", {})
+    if not isinstance(mapping, dict):
+        raise ConfigError("a CSV source needs a column mapping in its options: {'mapping': {'id': 'col', ...}}")
+    return files.CsvFile(mapping, str(_opt(source, "record_platform", "file")))
+
+
+SPECS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec("x_search", "x", "x", _build_x, "X_BEARER_TOKEN", True, 100, _derive_x),
+        Spec("bluesky_search", "bluesky", "bluesky", _build_bluesky, "BLUESKY_ACCESS_JWT", True, 100, _derive_bluesky),
+        Spec("mastodon_hashtag", "mastodon", "mastodon", _build_mastodon_hashtag, "MASTODON_ACCESS_TOKEN", False, 40,
+             _derive_mastodon),
+        Spec("mastodon_search", "mastodon", "mastodon", _build_mastodon_search, "MASTODON_ACCESS_TOKEN", True, 40,
+             _derive_mastodon),
+        Spec("facebook_page", "facebook", "facebook", _build_facebook, "FACEBOOK_PAGE_TOKEN", True, 25,
+             _derive_facebook),
+        Spec("twarc_ndjson", "file", "x", lambda s, c, o: files.TwarcNdjson(), file=True),
+        Spec("zeeschuimer_ndjson", "file", "x", lambda s, c, o: files.ZeeschuimerNdjson(), file=True),
+        Spec("csv", "file", "file", _csv, file=True),
+    )
+}  # fmt: skip
+
+
+_CLASSES: dict[str, Any] = {
+    "x_search": x.XSearch,
+    "bluesky_search": bluesky.BlueskySearch,
+    "mastodon_hashtag": mastodon.MastodonHashtag,
+    "mastodon_search": mastodon.MastodonSearch,
+    "facebook_page": facebook.FacebookPage,
+    "twarc_ndjson": files.TwarcNdjson,
+    "zeeschuimer_ndjson": files.ZeeschuimerNdjson,
+    "csv": files.CsvFile,
+}
+
+
+def spec_for(connector: str) -> Spec:
+    try:
+        return SPECS[connector]
+    except KeyError:
+        raise ConfigError(f"unknown connector {connector!r}; choose one of {', '.join(SPECS)}") from None
+
+
+def credential_name(source: Any) -> str:
+    return str(source.credential_env or spec_for(source.connector).credential_env)
+
+
+def read_credential(source: Any) -> str:
+    """The source's token from ``NAME_FILE`` (a path) or ``NAME``; '' when neither is set.
+
+    Raises :class:`ConfigError` when the connector needs one and none is set; the message names
+    the variable, never a value.
+    """
+    spec = spec_for(source.connector)
+    name = credential_name(source)
+    if not name:
+        return ""
+    if not ENV_NAME.match(name):
+        raise ConfigError(f"credential variable {name!r} is not an environment variable name")
+    file_path = os.environ.get(f"{name}_FILE")
+    value = Path(file_path).read_text(encoding="utf-8").strip() if file_path else os.environ.get(name, "").strip()
+    if not value and spec.credential_required:
+        raise ConfigError(f"{source.connector} needs a token: set {name} (or {name}_FILE) in the worker's environment")
+    return value
