@@ -80,6 +80,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Linkage policy: "declared" (only identifiers the member gave us) or "probabilistic"
 # (Splink over names, places and handles; only where the organisation's DPIA allows it).
 LINKAGE_POLICY = env_str("ASSAY_LINKAGE_POLICY", "declared")
+# Proposals below this match probability are not shown to reviewers; choose it from `assay linkage evaluate`.
+LINKAGE_THRESHOLD = float(env_str("ASSAY_LINKAGE_THRESHOLD", "0.8"))
+# "duckdb" (default, in-process) or "spark" (needs the spark extra) for the Splink model.
+LINKAGE_BACKEND = env_str("ASSAY_LINKAGE_BACKEND", "duckdb")
 # Days a case has before it is overdue, by severity (1 = most severe).
 CASE_DEADLINE_DAYS = {1: 3, 2: 7, 3: 14}
 
@@ -90,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "oversight",
     "evidence",
     "register",
@@ -98,6 +104,9 @@ INSTALLED_APPS = [
     "review",
     "demo",
 ]
+
+# Background jobs (collection on schedules, "collect now"): django-tasks on the database, run by `assay worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -174,8 +183,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
 }
-    "django_tasks",
-    "django_tasks_db",
-# Background jobs (collection on schedules, "collect now"): django-tasks on the database, run by `assay worker`.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-
