@@ -168,3 +168,271 @@ def run_rules(
             hits=summary.hits - before[1],
         )
     return summary
+
+
+# --- editing drafts, previews and diffs (the rule-set pages) --------------------------------------
+
+PREVIEW_POSTS = 10_000
+PREVIEW_EXAMPLES = 20
+_COMPARED = ("title", "query", "clause", "severity")
+
+
+def rule_spec(rule: Rule) -> RuleSpec:
+    return RuleSpec(rule.code, rule.title, rule.query, rule.clause, rule.severity)
+
+
+def new_ruleset(name: str, *, author: Any, description: str = "") -> RuleSet:
+    """Start a rule set: version 1, an empty draft its author fills in."""
+    name = name.strip()
+    if not name:
+        raise RuleSetError("a rule set needs a name")
+    if RuleSet.objects.filter(name=name).exists():
+        raise RuleSetError(f"a rule set called {name!r} exists already; edit it instead")
+    return create_draft(name, [], author=author, description=description)
+
+
+def start_draft(source: RuleSet, *, author: Any) -> RuleSet:
+    """A new draft version of ``source``'s rule set, a copy of its rules, for ``author`` to change.
+
+    Rules are copied as they are, even one the linter has since become stricter about: the
+    draft is where it gets fixed, and approval refuses it until then.
+    """
+    rules = list(source.rules.order_by("code"))
+    with transaction.atomic():
+        latest = RuleSet.objects.filter(name=source.name).aggregate(v=Max("version"))["v"] or 0
+        draft = RuleSet.objects.create(
+            name=source.name, version=latest + 1, description=source.description, created_by=author
+        )
+        Rule.objects.bulk_create(
+            [
+                Rule(ruleset=draft, code=r.code, title=r.title, query=r.query, clause=r.clause, severity=r.severity)
+                for r in rules
+            ]
+        )
+        audit(
+            "ruleset.drafted",
+            actor=author,
+            obj=draft,
+            name=draft.name,
+            version=draft.version,
+            rules=len(rules),
+            from_version=source.version,
+        )
+    return draft
+
+
+def edit_refusal(ruleset: RuleSet, user: Any) -> str:
+    """Why ``user`` may not change ``ruleset`` in place ("" when they may).
+
+    Only a draft changes, and only its author changes it: otherwise the approver could
+    approve words they wrote themselves, and the two-person rule would mean nothing.
+    """
+    if ruleset.status != RuleSet.Status.DRAFT:
+        return f"version {ruleset.version} is {ruleset.status}; changes go into a new draft"
+    if ruleset.created_by_id != user.pk:
+        return f"only its author, {ruleset.created_by}, changes this draft"
+    return ""
+
+
+def _lock_for_edit(ruleset: RuleSet, actor: Any) -> RuleSet:
+    locked = RuleSet.objects.select_for_update().select_related("created_by").get(pk=ruleset.pk)
+    refusal = edit_refusal(locked, actor)
+    if refusal:
+        raise RuleSetError(refusal)
+    return locked
+
+
+def save_rule(ruleset: RuleSet, spec: RuleSpec, *, actor: Any, rule: Rule | None = None) -> Rule:
+    """Add ``spec`` to a draft, or change ``rule`` of it to ``spec``; the query must lint clean."""
+    validate_rules([spec])
+    with transaction.atomic():
+        ruleset = _lock_for_edit(ruleset, actor)
+        others = ruleset.rules.exclude(pk=rule.pk) if rule is not None else ruleset.rules.all()
+        if others.filter(code=spec.code).exists():
+            raise RuleSetError(f"rule {spec.code}: the code is used twice")
+        if rule is None:
+            return _add_rule(ruleset, spec, actor)
+        return _change_rule(ruleset, rule, spec, actor)
+
+
+def _add_rule(ruleset: RuleSet, spec: RuleSpec, actor: Any) -> Rule:
+    rule = Rule.objects.create(
+        ruleset=ruleset, code=spec.code, title=spec.title, query=spec.query, clause=spec.clause, severity=spec.severity
+    )
+    audit("ruleset.rule_added", actor=actor, obj=ruleset, version=ruleset.version, **_spec_fields(spec))
+    return rule
+
+
+def _change_rule(ruleset: RuleSet, rule: Rule, spec: RuleSpec, actor: Any) -> Rule:
+    rule = Rule.objects.get(pk=rule.pk, ruleset=ruleset)
+    before, after = _spec_fields(rule_spec(rule)), _spec_fields(spec)
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if not changes:
+        return rule
+    for name, (_old, new) in changes.items():
+        setattr(rule, name, new)
+    rule.save(update_fields=list(changes))
+    audit("ruleset.rule_changed", actor=actor, obj=ruleset, version=ruleset.version, code=spec.code, changes=changes)
+    return rule
+
+
+def remove_rule(rule: Rule, *, actor: Any) -> None:
+    """Take a rule out of its draft."""
+    with transaction.atomic():
+        ruleset = _lock_for_edit(rule.ruleset, actor)
+        fields = _spec_fields(rule_spec(rule))
+        audit("ruleset.rule_removed", actor=actor, obj=ruleset, version=ruleset.version, **fields)
+        rule.delete()
+
+
+def _spec_fields(spec: RuleSpec) -> dict[str, Any]:
+    return {
+        "code": spec.code,
+        "title": spec.title,
+        "query": spec.query,
+        "clause": spec.clause,
+        "severity": int(spec.severity),
+    }
+
+
+def approval_refusals(ruleset: RuleSet, user: Any) -> list[str]:
+    """Every reason ``user`` cannot approve ``ruleset`` now (empty: they can). :func:`approve` re-checks."""
+    reasons: list[str] = []
+    if ruleset.status != RuleSet.Status.DRAFT:
+        reasons.append(f"version {ruleset.version} is {ruleset.status}, not a draft")
+    if ruleset.created_by_id == user.pk:
+        reasons.append("you drafted it, and a rule set must be approved by someone other than its author")
+    rules = list(ruleset.rules.order_by("code"))
+    if not rules:
+        reasons.append("it has no rules")
+    for rule in rules:
+        errors = [d for d in lint(rule.query) if d.severity == "error"]
+        if errors:
+            reasons.append(f"rule {rule.code} does not parse: {errors[0].message} at position {errors[0].position}")
+    return reasons
+
+
+@dataclass(frozen=True)
+class PreviewExample:
+    post_id: int
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    handle: str
+    platform: str
+    url: str
+    created_at: Any
+
+
+@dataclass(frozen=True)
+class Preview:
+    query: str
+    scanned: int
+    hits: int
+    examples: list[PreviewExample]
+
+
+def preview_query(
+    query: str,
+    *,
+    actor: Any,
+    ruleset: RuleSet | None = None,
+    limit: int = PREVIEW_POSTS,
+    examples: int = PREVIEW_EXAMPLES,
+) -> Preview:
+    """Run an unsaved query over the latest ``limit`` posts; count hits and keep a few examples.
+
+    Raises :class:`QueryError` when the query has a lint error. "Latest" is by collection order
+    (posts are append-only); deleted posts are left out. Showing post text is audited, with the
+    ids of the posts shown.
+    """
+    matcher = compile_rules([("preview", query)])
+    fields = ("pk", "text", "lang", "kind", "created_at", "url", "platform", "account__handle")
+    rows = list(Post.objects.filter(deleted_at__isnull=True).order_by("-pk").values(*fields)[:limit])
+    found: list[PreviewExample] = []
+    hits = 0
+    for row, matches in zip(rows, matcher.match_many(_post_views(rows)), strict=True):
+        if not matches:
+            continue
+        hits += 1
+        if len(found) < examples:
+            found.append(_example(row, matches[0].spans))
+    audit(
+        "criteria.preview",
+        actor=actor,
+        obj=ruleset,
+        query=query,
+        posts_scanned=len(rows),
+        hits=hits,
+        shown=[e.post_id for e in found],
+    )
+    return Preview(query, len(rows), hits, found)
+
+
+def _example(row: dict[str, Any], spans: tuple[tuple[int, int], ...]) -> PreviewExample:
+    return PreviewExample(
+        post_id=row["pk"],
+        text=row["text"],
+        spans=spans,
+        handle=row["account__handle"] or "",
+        platform=row["platform"],
+        url=row["url"],
+        created_at=row["created_at"],
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    code: str
+    old: Rule
+    new: Rule
+    fields: list[FieldChange]
+
+
+@dataclass(frozen=True)
+class RuleSetDiff:
+    old: RuleSet
+    new: RuleSet
+    added: list[Rule]
+    removed: list[Rule]
+    changed: list[RuleChange]
+    unchanged: int
+
+    @property
+    def identical(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff_versions(old: RuleSet, new: RuleSet) -> RuleSetDiff:
+    """What changed from ``old`` to ``new``, rule by rule (rules are matched by code)."""
+    before = {r.code: r for r in old.rules.order_by("code")}
+    after = {r.code: r for r in new.rules.order_by("code")}
+    changed: list[RuleChange] = []
+    for code in sorted(before.keys() & after.keys()):
+        fields = [
+            FieldChange(name, _shown(before[code], name), _shown(after[code], name))
+            for name in _COMPARED
+            if getattr(before[code], name) != getattr(after[code], name)
+        ]
+        if fields:
+            changed.append(RuleChange(code, before[code], after[code], fields))
+    return RuleSetDiff(
+        old=old,
+        new=new,
+        added=[after[c] for c in sorted(after.keys() - before.keys())],
+        removed=[before[c] for c in sorted(before.keys() - after.keys())],
+        changed=changed,
+        unchanged=len(before.keys() & after.keys()) - len(changed),
+    )
+
+
+def _shown(rule: Rule, name: str) -> str:
+    if name == "severity":
+        return str(rule.get_severity_display())
+    return str(getattr(rule, name))
