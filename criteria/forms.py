@@ -44,7 +44,9 @@ class RuleForm(forms.Form):
         ),
         help_text='For example: ("go back to" OR "send them home") AND NOT lang:fr. See docs/rules.md.',
     )
-    clause = forms.CharField(max_length=200, help_text="The rulebook clause this rule enforces, e.g. 4.2(a) Abuse.")
+    clause = forms.CharField(
+        label="Rulebook clause", max_length=200, help_text="The rulebook clause this rule enforces, e.g. 4.2(a) Abuse."
+    )
     severity = forms.TypedChoiceField(choices=Rule.Severity.choices, coerce=int, initial=Rule.Severity.MEDIUM)
 
     def clean_code(self) -> str:

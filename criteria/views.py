@@ -296,7 +296,7 @@ def _render_editor(
         "tested": tested,
         "preview": preview,
         "examples": examples,
-        "preview_posts": services.PREVIEW_POSTS,
+        "preview_posts": f"{services.PREVIEW_POSTS:,}",
     }
     return render(request, "criteria/rule_form.html", context)
 
