@@ -265,7 +265,7 @@ def _stop(ctx: _Context, action: str, message: str, stop: CollectionStopped | No
         run.status, run.stop_action, run.error, run.finished_at = status, action, message[:2000], now
         run.resume_after = now + timedelta(seconds=stop.resume_after) if stop and stop.resume_after else None
         run.save(update_fields=["status", "stop_action", "error", "finished_at", "resume_after", "exchanges"])
-        audit("collection.run_stopped", obj=run, source=ctx.source.name, action=action, message=message[:500])
+        audit("collection.run_stopped", obj=run, source=ctx.source.name, stop_action=action, message=message[:500])
 
 
 def _schedule_next(ctx: _Context) -> None:

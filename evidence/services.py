@@ -252,7 +252,8 @@ def _store(
             duplicates += 1
         else:
             fresh[key] = rec
-    account_ids = _upsert_accounts((r.account for r in fresh.values() if r.account is not None), now, run)
+    # Authors of duplicates too: a handle seen changed is an observation even on a post we hold.
+    account_ids = _upsert_accounts((r.account for r in records if r.account is not None), now, run)
     _insert_posts(run, fresh.values(), account_ids, now, exchange_id)
     quarantine(rejects, origin=origin, run=run)
     stored = Stored(
