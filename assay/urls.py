@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("review.urls")),
     path("rules/", include("criteria.urls")),
+    path("evidence/", include("evidence.urls")),
 ]

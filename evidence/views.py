@@ -1,0 +1,107 @@
+"""Sources pages: what each source collected, how its runs went, and "collect now".
+
+Thin: who may see what is decided in :func:`_access` and :func:`_get_source_for_user`; the work
+is in :mod:`evidence.collect`. Operators and leads see everything; oversight sees counts only
+(no queries, errors or quarantined records); other roles see nothing here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from evidence.collect import request_collection
+from evidence.models import CollectionRun, Source
+from oversight.roles import Role, roles_of
+from oversight.services import record as audit
+
+FULL, COUNTS = "full", "counts"
+RUNS_SHOWN = 20
+QUARANTINE_PAGE = 50
+
+
+def _access(request: HttpRequest) -> str:
+    """FULL for operators and leads, COUNTS for oversight; others may not see sources at all."""
+    roles = roles_of(request.user)
+    if roles & {Role.OPERATOR, Role.LEAD}:
+        return FULL
+    if Role.OVERSIGHT in roles:
+        return COUNTS
+    raise PermissionDenied("the sources pages are for operators, leads and oversight")
+
+
+def _get_source_for_user(request: HttpRequest, source_id: int) -> Source:
+    if _access(request) != FULL:
+        raise PermissionDenied("oversight sees the sources' counts, not their runs")
+    return get_object_or_404(Source, pk=source_id)
+
+
+def _with_last_runs(sources: QuerySet[Source]) -> list[tuple[Source, CollectionRun | None]]:
+    """Each source with its latest run, in two queries whatever the number of sources."""
+    latest = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+    rows = list(sources.annotate(last_run_id=Subquery(latest)).order_by("name"))
+    runs = CollectionRun.objects.in_bulk([s.last_run_id for s in rows if s.last_run_id])  # type: ignore[attr-defined]
+    return [(s, runs.get(s.last_run_id)) for s in rows]  # type: ignore[attr-defined]
+
+
+@login_required
+@require_GET
+def list_sources(request: HttpRequest) -> HttpResponse:
+    """Every source: last run, status, counts, errors, next run."""
+    access = _access(request)
+    rows = _with_last_runs(Source.objects.all())
+    busy = any(s.queued_at or (r and r.status == CollectionRun.Status.RUNNING) for s, r in rows)
+    context = {"rows": rows, "full": access == FULL, "refresh": busy}
+    return render(request, "evidence/sources.html", context)
+
+
+@login_required
+@require_GET
+def show_source(request: HttpRequest, source_id: int) -> HttpResponse:
+    """One source's configuration (never its credential, only the variable's name) and recent runs."""
+    source = _get_source_for_user(request, source_id)
+    runs = list(source.runs.order_by("-pk")[:RUNS_SHOWN])
+    running = bool(runs) and runs[0].status == CollectionRun.Status.RUNNING
+    context = {
+        "source": source,
+        "runs": runs,
+        "can_collect": Role.OPERATOR in roles_of(request.user),
+        "refresh": bool(source.queued_at) or running,
+    }
+    return render(request, "evidence/source.html", context)
+
+
+@login_required
+@require_GET
+def show_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run's provenance and counts, and its quarantined records with position and reason (audited)."""
+    run = get_object_or_404(CollectionRun.objects.select_related("source"), pk=run_id)
+    _get_source_for_user(request, run.source_id)
+    page = Paginator(run.quarantine.order_by("pk"), QUARANTINE_PAGE).get_page(request.GET.get("page"))
+    audit("evidence.run_viewed", actor=request.user, obj=run, quarantine_page=page.number)
+    context: dict[str, Any] = {"run": run, "source": run.source, "page": page}
+    return render(request, "evidence/run.html", context)
+
+
+@login_required
+@require_POST
+def collect_now(request: HttpRequest, source_id: int) -> HttpResponse:
+    """Queue a collection of this source for the worker (operators only)."""
+    source = _get_source_for_user(request, source_id)
+    if Role.OPERATOR not in roles_of(request.user):
+        raise PermissionDenied("only operators start collections")
+    if not source.enabled:
+        messages.error(request, f"{source.name} is disabled; enable it before collecting.")
+    elif request_collection(source, actor=request.user):
+        messages.success(request, f"Collection of {source.name} queued; a worker will start it shortly.")
+    else:
+        messages.info(request, f"A collection of {source.name} is already waiting for a worker.")
+    return redirect("evidence-source", source_id=source.pk)
