@@ -8,6 +8,8 @@ hits together with the new mark: interrupted runs resume, repeated runs find not
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -308,7 +310,7 @@ def approval_refusals(ruleset: RuleSet, user: Any) -> list[str]:
     for rule in rules:
         errors = [d for d in lint(rule.query) if d.severity == "error"]
         if errors:
-            reasons.append(f"rule {rule.code} does not parse: {errors[0].message} at position {errors[0].position}")
+            reasons.append(f"rule {rule.code} has an error: {errors[0].message} at position {errors[0].position}")
     return reasons
 
 
@@ -436,3 +438,19 @@ def _shown(rule: Rule, name: str) -> str:
     if name == "severity":
         return str(rule.get_severity_display())
     return str(getattr(rule, name))
+
+
+def fingerprint(ruleset: RuleSet) -> str:
+    """A digest of a version's rules: what an approver saw, so a later change cannot slip past them."""
+    specs = [_spec_fields(rule_spec(r)) for r in ruleset.rules.order_by("code")]
+    canonical = json.dumps([ruleset.description, specs], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def approve_as_seen(ruleset: RuleSet, *, approver: Any, seen: str) -> RuleSet:
+    """:func:`approve`, but only if the rules are still the ones the approver read (``seen``)."""
+    with transaction.atomic():
+        locked = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+        if fingerprint(locked) != seen:
+            raise RuleSetError("the draft changed after you opened it; read it again before approving")
+        return approve(locked, approver=approver)

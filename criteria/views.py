@@ -185,6 +185,7 @@ def show_ruleset(request: HttpRequest, ruleset_id: int) -> HttpResponse:
         "edit_refusal": edit_refusal,
         "next_version": max([ruleset.version, *(o.version for o in others)]) + 1,
         "approval_refusals": services.approval_refusals(ruleset, request.user) if can_write else [],
+        "fingerprint": services.fingerprint(ruleset) if can_write and ruleset.status == RuleSet.Status.DRAFT else "",
         "others": others,
         "previous": next((o for o in others if o.version < ruleset.version), None),
     }
@@ -264,7 +265,7 @@ def approve_ruleset(request: HttpRequest, ruleset_id: int) -> HttpResponse:
         messages.error(request, f"Version {ruleset.version} was not approved: {'; '.join(refusals)}.")
         return redirect("criteria-ruleset", ruleset_id=ruleset.pk)
     try:
-        services.approve(ruleset, approver=request.user)
+        services.approve_as_seen(ruleset, approver=request.user, seen=request.POST.get("seen", ""))
     except services.RuleSetError as exc:
         messages.error(request, f"Version {ruleset.version} was not approved: {exc}.")
     else:

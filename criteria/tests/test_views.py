@@ -17,7 +17,7 @@ from django.urls import reverse
 from conftest import PASSWORD
 from criteria.models import Rule, RuleSet
 from criteria.query import lint
-from criteria.services import RuleSpec, approve, create_draft, preview_query, start_draft
+from criteria.services import RuleSpec, approve, create_draft, fingerprint, preview_query, save_rule, start_draft
 from evidence.models import Account, CollectionRun, Platform, Post, Source
 from oversight.models import AuditEvent
 
@@ -89,6 +89,12 @@ def _rule_post(client: Client, ruleset: RuleSet, action: str, rule: Rule | None 
         else reverse("criteria-rule-new", args=[ruleset.pk])
     )
     return client.post(url, {**data, "action": action})
+
+
+def _approve(client: Client, ruleset: RuleSet, seen: str | None = None) -> Any:
+    """Press "Approve" as the detail page offers it: with the fingerprint of the rules shown."""
+    seen = fingerprint(ruleset) if seen is None else seen
+    return client.post(reverse("criteria-approve", args=[ruleset.pk]), {"seen": seen}, follow=True)
 
 
 def _messages(response: Any) -> list[str]:
@@ -200,6 +206,23 @@ def test_the_detail_page_shows_every_rule_with_its_query_clause_and_severity(cli
 
 
 @pytest.mark.django_db
+def test_the_detail_page_costs_the_same_queries_however_many_rules_it_has(
+    client, cast, draft, django_assert_num_queries
+):
+    login(client, "lena")
+    # session, user, roles, the version, its rules, the other versions, the rules for the approval
+    # check and for the fingerprint, the groups in the header
+    with django_assert_num_queries(9):
+        _page(client, "criteria-ruleset", draft.pk)
+    for n in range(20):
+        save_rule(draft, RuleSpec(f"R-{n}", "r", f"word{n}", "1.1"), actor=cast["olivia"])
+
+    with django_assert_num_queries(9):
+        response = _page(client, "criteria-ruleset", draft.pk)
+    assert len(response.context["rules"]) == 22
+
+
+@pytest.mark.django_db
 def test_the_author_sees_the_approve_button_disabled_with_the_reason(client, draft):
     login(client, "olivia")
 
@@ -228,7 +251,7 @@ def test_another_person_sees_the_approve_button_enabled(client, draft):
 def test_approval_by_the_author_is_refused(client, draft):
     login(client, "olivia")
 
-    response = client.post(reverse("criteria-approve", args=[draft.pk]), follow=True)
+    response = _approve(client, draft)
 
     draft.refresh_from_db()
     assert draft.status == "draft" and draft.approved_by is None
@@ -240,7 +263,7 @@ def test_approval_by_the_author_is_refused(client, draft):
 def test_a_second_person_approves_a_draft_and_the_old_version_retires(client, cast, approved, draft):
     login(client, "lena")
 
-    response = client.post(reverse("criteria-approve", args=[draft.pk]), follow=True)
+    response = _approve(client, draft)
 
     draft.refresh_from_db()
     approved.refresh_from_db()
@@ -250,18 +273,31 @@ def test_a_second_person_approves_a_draft_and_the_old_version_retires(client, ca
 
 
 @pytest.mark.django_db
+def test_a_draft_changed_after_the_approver_opened_it_is_not_approved(client, cast, draft):
+    login(client, "lena")
+    seen = _page(client, "criteria-ruleset", draft.pk).context["fingerprint"]
+    save_rule(draft, RuleSpec("SPAM-1", "Spam", "scam*", "9.1 Trading"), actor=cast["olivia"])
+
+    response = _approve(client, draft, seen)
+
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert "the draft changed after you opened it" in _messages(response)[0]
+
+
+@pytest.mark.django_db
 def test_a_draft_with_a_rule_that_does_not_parse_cannot_be_approved_and_the_position_is_named(client, cast, draft):
     Rule.objects.filter(ruleset=draft, code="ABUSE-1").update(query="scum NEAR/20 vermin")
     login(client, "lena")
 
     html = _page(client, "criteria-ruleset", draft.pk).content.decode()
-    response = client.post(reverse("criteria-approve", args=[draft.pk]), follow=True)
+    response = _approve(client, draft)
 
-    assert "Rule ABUSE-1 does not parse: NEAR/20 is too far at position 5." in html
+    assert "Rule ABUSE-1 has an error: NEAR/20 is too far at position 5." in html
     assert "disabled" in html
     draft.refresh_from_db()
     assert draft.status == "draft"
-    assert "rule ABUSE-1 does not parse: NEAR/20 is too far at position 5" in _messages(response)[0]
+    assert "rule ABUSE-1 has an error: NEAR/20 is too far at position 5" in _messages(response)[0]
 
 
 @pytest.mark.django_db
@@ -298,7 +334,7 @@ def test_an_empty_draft_cannot_be_approved(client, cast):
     empty = create_draft("Elections", [], author=cast["olivia"])
     login(client, "lena")
 
-    client.post(reverse("criteria-approve", args=[empty.pk]))
+    _approve(client, empty)
 
     empty.refresh_from_db()
     assert empty.status == "draft"
