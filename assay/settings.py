@@ -80,6 +80,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Linkage policy: "declared" (only identifiers the member gave us) or "probabilistic"
 # (Splink over names, places and handles; only where the organisation's DPIA allows it).
 LINKAGE_POLICY = env_str("ASSAY_LINKAGE_POLICY", "declared")
+# Proposals below this match probability are not shown to reviewers; choose it from `assay linkage evaluate`.
+LINKAGE_THRESHOLD = float(env_str("ASSAY_LINKAGE_THRESHOLD", "0.8"))
+# "duckdb" (default, in-process) or "spark" (needs the spark extra) for the Splink model.
+LINKAGE_BACKEND = env_str("ASSAY_LINKAGE_BACKEND", "duckdb")
 # Days a case has before it is overdue, by severity (1 = most severe).
 CASE_DEADLINE_DAYS = {1: 3, 2: 7, 3: 14}
 

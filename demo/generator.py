@@ -1,7 +1,8 @@
 """A fictional organisation for `assay demo`: register, rulebook, accounts and posts.
 
 Pure Python and deterministic: the same seed writes byte-identical files, so a second demo
-run imports nothing new. Everything here is invented (Faker en_GB names; towns are real places,
+run imports nothing new. The truth is written too (``linkage-labels.csv``: which account is
+whose), for `assay linkage evaluate`. Everything here is invented (Faker en_GB names; towns are real places,
 handles and posts are not). A few records are malformed on purpose, to show quarantine.
 """
 
@@ -154,6 +155,7 @@ _PLATFORM_WEIGHTS = (("x", 5), ("bluesky", 3), ("mastodon", 2))
 class DemoFiles:
     register_csv: Path
     posts_ndjson: Path
+    labels_csv: Path
     members: int
     accounts: int
     posts: int
@@ -436,4 +438,11 @@ def generate(
         fh.write('{"platform": "x", "id": "truncated", "text": "this line was cut off\n')
         fh.write('{"platform": "x", "text": "a record without an id"}\n')
         fh.write('{"platform": "x", "id": "x-bad-date", "text": "hello", "created_at": "yesterday"}\n')
-    return DemoFiles(register_csv, posts_ndjson, members, accounts, posts, breaches)
+    labels_csv = out_dir / "linkage-labels.csv"
+    with labels_csv.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["account", "member", "match"])
+        for account in sorted(account_list, key=lambda a: (a.platform, a.platform_id)):
+            if account.member_index is not None:
+                writer.writerow([f"{account.platform}:{account.platform_id}", f"M{100000 + account.member_index}", 1])
+    return DemoFiles(register_csv, posts_ndjson, labels_csv, members, accounts, posts, breaches)

@@ -87,6 +87,7 @@ def run_demo(
     *,
     data_dir: Path | None = None,
     scale: float = 1.0,
+    linkage_policy: str | None = None,
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> DemoReport:
     """Build the organisation and run collect → match → link → triage → assign."""
@@ -113,8 +114,11 @@ def run_demo(
     report.lines.append(f"rule set: {ruleset.name} v{ruleset.version}, approved by {ruleset.approved_by}")
     scan = run_rules(progress=bar("rules", None))
     report.lines.append(f"rules: {scan.posts_scanned} posts scanned, {scan.hits} hits")
-    links = run_linkage()
-    report.lines.append(f"linkage ({links.policy}): {links.declared_links} new declared links")
+    links = run_linkage(policy=linkage_policy)
+    line = f"linkage ({links.policy}): {links.declared_links} new declared links"
+    if links.policy == "probabilistic":
+        line += f", {links.proposals} proposals for reviewers to confirm (model {links.model_version})"
+    report.lines.append(line)
     tri = triage()
     report.lines.append(f"triage: {tri}")
     assigned = _assign_to_reviewer(users)

@@ -503,8 +503,9 @@ class LinkageModel:
         linker.training.estimate_probability_two_random_records_match(
             [block_on("ident"), block_on("given_raw", "family", "yob", "district")], recall=0.4
         )
-        linker.training.estimate_u_using_random_sampling(max_pairs=_DEFAULT_U_PAIRS, seed=5)
         confirmed = [(a, m) for a, m, ok in labels if ok]
+        _floor_prior(linker, confirmed=len(confirmed), pairs=register.size * len(accounts[::stride]))
+        linker.training.estimate_u_using_random_sampling(max_pairs=_DEFAULT_U_PAIRS, seed=5)
         if len(confirmed) >= 20:
             _estimate_m_from_labels(register, linker, confirmed)
         else:
@@ -518,23 +519,34 @@ class LinkageModel:
 
     # -- persistence ---------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the Splink settings JSON with assay's metadata beside it, in one file."""
-        doc = {
+    def to_document(self) -> dict[str, Any]:
+        """The model as one JSON-able document: Splink settings with assay's metadata beside them."""
+        return {
             "assay_linkage": {"features_version": FEATURES_VERSION, "version": self.version, "backend": self.backend},
             "metadata": self.metadata,
             "splink_settings": self.settings,
         }
-        Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_document` to a file."""
+        Path(path).write_text(json.dumps(self.to_document(), indent=2, sort_keys=True), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LinkageModel:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise LinkageError(f"cannot read a linkage model from {path}: {exc}") from exc
+        return cls.from_document(doc, origin=str(path))
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], *, origin: str = "the document") -> LinkageModel:
+        """The model from :meth:`to_document`'s output (e.g. as stored in the database)."""
+        try:
             head = doc["assay_linkage"]
             settings = doc["splink_settings"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise LinkageError(f"cannot read a linkage model from {path}: {exc}") from exc
+        except (KeyError, TypeError) as exc:
+            raise LinkageError(f"cannot read a linkage model from {origin}: {exc}") from exc
         if head.get("features_version") != FEATURES_VERSION:
             raise LinkageError(
                 f"model {head.get('version')} was built for features v{head.get('features_version')}, "
@@ -574,6 +586,19 @@ class LinkageModel:
         if self.settings.get("sql_dialect") in (None, dialect):
             return self.settings
         return _transfer_parameters(self.settings, _link_settings().create_settings_dict(dialect), dialect)
+
+
+def _floor_prior(linker: Linker, *, confirmed: int, pairs: int) -> None:
+    """Keep the prior inside (0, 1): the deterministic rules may find no pair at all in sparse data.
+
+    A prior of 0 makes every match weight -inf (Splink fails with a math domain error); the
+    fallback counts reviewer-confirmed pairs (at least one) over all possible pairs.
+    """
+    settings_obj = linker._settings_obj  # Splink exposes no public setter for the prior
+    prior = settings_obj._probability_two_random_records_match
+    if 0 < prior < 1:
+        return
+    settings_obj._probability_two_random_records_match = min(0.5, max(1, confirmed) / max(1, pairs))
 
 
 def prepare(members: Iterable[MemberRecord], *, backend: Backend = "duckdb") -> PreparedRegister:

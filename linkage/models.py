@@ -9,6 +9,25 @@ from evidence.models import Account
 from register.models import Member
 
 
+class TrainedModel(models.Model):
+    """A trained probabilistic linkage model (Splink settings with estimated parameters), versioned."""
+
+    version = models.CharField(max_length=64, unique=True)
+    trained_at = models.DateTimeField()
+    trained_by = models.CharField(max_length=150)
+    backend = models.CharField(max_length=16)
+    document = models.JSONField(help_text="the model as LinkageModel.save writes it")
+    members = models.PositiveIntegerField(default=0)
+    accounts = models.PositiveIntegerField(default=0)
+    labels = models.PositiveIntegerField(default=0, help_text="reviewer-confirmed pairs used to estimate it")
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"linkage model {self.version}"
+
+
 class LinkageRun(models.Model):
     policy = models.CharField(max_length=16)
     model_version = models.CharField(max_length=64)
@@ -16,6 +35,10 @@ class LinkageRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     accounts_considered = models.PositiveIntegerField(default=0)
     links_created = models.PositiveIntegerField(default=0)
+    proposals_created = models.PositiveIntegerField(default=0)
+    accounts_through = models.BigIntegerField(
+        default=0, help_text="highest Account id the model has considered (incremental linking)"
+    )
 
     def __str__(self) -> str:
         return f"linkage run {self.pk} ({self.policy})"

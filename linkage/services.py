@@ -2,25 +2,29 @@
 
 Policy ``declared`` (the default) links only through identifiers the member gave us: a handle
 or profile URL on the same platform, normalised the same way on both sides. Such a link is
-certain and confirmed. Policy ``probabilistic`` adds proposals from the Splink model, which a
-reviewer must confirm (see linkage/model.py).
+certain and confirmed. Policy ``probabilistic`` adds proposals from the Splink model
+(linkage/model.py), each with its probability and per-comparison evidence, which a reviewer
+confirms or rejects; a rejected pair is never proposed again, and every decision is a label the
+model can be re-estimated from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from evidence.models import Account
-from linkage.models import Link, LinkageRun
+from linkage import model as lm
+from linkage.models import Link, LinkageRun, TrainedModel
 from oversight.services import record as audit
 from register.importers import normalise_handle
-from register.models import DeclaredIdentifier
+from register.models import DeclaredIdentifier, Member
 
 DECLARED_MODEL_VERSION = "declared-1"
 POLICIES = ("declared", "probabilistic")
@@ -36,6 +40,8 @@ class LinkSummary:
     policy: str
     accounts_considered: int = 0
     declared_links: int = 0
+    proposals: int = 0
+    model_version: str = ""
 
 
 def _declared_index() -> dict[tuple[str, str], list[int]]:
@@ -96,19 +102,193 @@ def link_declared(run: LinkageRun, progress: Callable[[int], None] | None = None
     return created
 
 
-def run_linkage(*, actor: Any = None, progress: Callable[[int], None] | None = None) -> LinkSummary:
-    """Link accounts to members under the configured policy."""
-    policy = settings.LINKAGE_POLICY
+def run_linkage(
+    *, actor: Any = None, policy: str | None = None, progress: Callable[[int], None] | None = None
+) -> LinkSummary:
+    """Link accounts to members under ``policy`` (default: the configured one); idempotent and incremental."""
+    policy = policy or settings.LINKAGE_POLICY
     if policy not in POLICIES:
         raise LinkagePolicyError(f"ASSAY_LINKAGE_POLICY={policy!r}: choose one of {', '.join(POLICIES)}")
     summary = LinkSummary(policy=policy)
     with transaction.atomic():
         run = LinkageRun.objects.create(policy=policy, model_version=DECLARED_MODEL_VERSION, started_at=timezone.now())
         summary.declared_links = link_declared(run, progress)
+    if policy == "probabilistic":
+        # Declared links are certain: they are the first labels the model learns from.
+        trained = current_model() or train(actor=actor)
+        summary.model_version = run.model_version = trained.version
+        summary.proposals = _propose(run, trained)
+    with transaction.atomic():
         summary.accounts_considered = Account.objects.count()
         run.accounts_considered = summary.accounts_considered
         run.links_created = summary.declared_links
+        run.proposals_created = summary.proposals
         run.finished_at = timezone.now()
-        run.save(update_fields=["accounts_considered", "links_created", "finished_at"])
-        audit("linkage.run", actor=actor, obj=run, policy=policy, links_created=summary.declared_links)
+        run.save(
+            update_fields=["model_version", "accounts_considered", "links_created", "proposals_created", "finished_at"]
+        )
+        audit(
+            "linkage.run",
+            actor=actor,
+            obj=run,
+            policy=policy,
+            model_version=run.model_version,
+            links_created=summary.declared_links,
+            proposals_created=summary.proposals,
+        )
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# probabilistic linkage: records for the model, training, proposals, reviewer labels
+
+
+def member_records(members: QuerySet[Member] | None = None) -> list[lm.MemberRecord]:
+    rows = (members if members is not None else Member.objects.all()).values_list(
+        "pk", "given_name", "family_name", "email", "date_of_birth", "town", "postcode"
+    )
+    return [lm.MemberRecord(*row) for row in rows.iterator(chunk_size=BATCH_SIZE)]
+
+
+def account_records(accounts: QuerySet[Account]) -> list[lm.AccountRecord]:
+    rows = accounts.values_list("pk", "platform", "handle", "display_name", "bio", "location")
+    return [lm.AccountRecord(*row) for row in rows.iterator(chunk_size=BATCH_SIZE)]
+
+
+def reviewer_labels() -> list[tuple[int, int, bool]]:
+    """(account, member, is_match) from people: declared and confirmed links are matches, rejections not."""
+    rows = Link.objects.filter(status__in=[Link.Status.CONFIRMED, Link.Status.REJECTED]).values_list(
+        "account_id", "member_id", "status"
+    )
+    return [(a, m, status == Link.Status.CONFIRMED) for a, m, status in rows.iterator()]
+
+
+def _backend() -> lm.Backend:
+    backend = settings.LINKAGE_BACKEND
+    if backend not in ("duckdb", "spark"):
+        raise lm.LinkageError(f"ASSAY_LINKAGE_BACKEND={backend!r}: choose duckdb or spark")
+    return cast(lm.Backend, backend)
+
+
+def current_model() -> TrainedModel | None:
+    return TrainedModel.objects.first()
+
+
+def load_model(trained: TrainedModel) -> lm.LinkageModel:
+    return lm.LinkageModel.from_document(trained.document)
+
+
+def train(*, actor: Any = None) -> TrainedModel:
+    """Estimate the model from the register, the accounts and every reviewer label; store it versioned."""
+    members = member_records()
+    if not members:
+        raise lm.LinkageError("the register is empty: import members first (assay import-register)")
+    labels = reviewer_labels()
+    fitted = lm.LinkageModel.train(members, account_records(Account.objects.all()), labels=labels, backend=_backend())
+    with transaction.atomic():
+        trained, _ = TrainedModel.objects.update_or_create(
+            version=fitted.version,
+            defaults={
+                "trained_at": timezone.now(),
+                "trained_by": getattr(actor, "username", actor) or "system",
+                "backend": fitted.backend,
+                "document": fitted.to_document(),
+                "members": len(members),
+                "accounts": int(fitted.metadata.get("accounts", 0)),
+                "labels": sum(1 for *_, ok in labels if ok),
+            },
+        )
+        audit("linkage.model_trained", actor=actor, obj=trained, version=trained.version, labels=trained.labels)
+    return trained
+
+
+def _propose(run: LinkageRun, trained: TrainedModel) -> int:
+    """Propose links for accounts this model version has not yet considered and nobody has confirmed."""
+    previous = LinkageRun.objects.filter(model_version=trained.version).exclude(pk=run.pk).order_by("-accounts_through")
+    mark = previous.values_list("accounts_through", flat=True).first() or 0
+    pending = Account.objects.filter(pk__gt=mark).exclude(links__status=Link.Status.CONFIRMED)
+    accounts = account_records(pending)
+    run.accounts_through = Account.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    run.save(update_fields=["accounts_through"])
+    if not accounts:
+        return 0
+    rejected = set(Link.objects.filter(status=Link.Status.REJECTED).values_list("account_id", "member_id"))
+    existing = set(Link.objects.filter(account_id__gt=mark).values_list("account_id", "member_id"))
+    candidates = load_model(trained).predict(
+        member_records(), accounts, threshold=settings.LINKAGE_THRESHOLD, exclude=rejected
+    )
+    links = [
+        Link(
+            account_id=c.account_id,
+            member_id=c.member_id,
+            method=Link.Method.PROBABILISTIC,
+            probability=c.probability,
+            explanation={
+                "model_version": trained.version,
+                "evidence": [{"comparison": e.comparison, "level": e.level, "weight": e.weight} for e in c.evidence],
+            },
+            status=Link.Status.PROPOSED,
+            run=run,
+        )
+        for c in candidates
+        if (c.account_id, c.member_id) not in existing
+    ]
+    Link.objects.bulk_create(links)
+    return len(links)
+
+
+class LinkReviewError(ValueError):
+    """A link cannot be confirmed or rejected in its present state."""
+
+
+def _review_link(link: Link, reviewer: Any, status: str, reason: str) -> Link:
+    with transaction.atomic():
+        updated = Link.objects.filter(pk=link.pk, status=Link.Status.PROPOSED).update(
+            status=status, reviewed_by=reviewer, reviewed_at=timezone.now()
+        )
+        if not updated:
+            raise LinkReviewError("this link is no longer a proposal: someone has already confirmed or rejected it")
+        link.refresh_from_db()
+        audit(
+            f"link.{status}",
+            actor=reviewer,
+            obj=link,
+            account=link.account_id,
+            member=link.member_id,
+            probability=link.probability,
+            reason=reason,
+        )
+    return link
+
+
+def confirm_link(link: Link, reviewer: Any, reason: str = "") -> Link:
+    """A person confirms the account is the member's; it becomes a label for the next training."""
+    return _review_link(link, reviewer, Link.Status.CONFIRMED, reason)
+
+
+def reject_link(link: Link, reviewer: Any, reason: str = "") -> Link:
+    """A person rejects the pair; it is never proposed again."""
+    return _review_link(link, reviewer, Link.Status.REJECTED, reason)
+
+
+def evaluate(
+    labels: list[tuple[int, int, bool]], *, trained: TrainedModel | None = None
+) -> tuple[TrainedModel, list[lm.ThresholdRow]]:
+    """Precision, recall and F1 by threshold of the current model on labelled pairs."""
+    trained = trained or current_model()
+    if trained is None:
+        raise lm.LinkageError("no trained linkage model: run `assay linkage train` first")
+    if not labels:
+        raise lm.LinkageError("no labelled pairs to evaluate against")
+    account_ids = {a for a, _m, _ok in labels}
+    candidates = load_model(trained).predict(
+        member_records(), account_records(Account.objects.filter(pk__in=account_ids)), threshold=0.01
+    )
+    return trained, lm.evaluate(candidates, labels)
+
+
+def duplicate_members(threshold: float = 0.9) -> list[tuple[Member, Member, float]]:
+    """Pairs of register entries that look like the same person, for an operator to merge."""
+    pairs = lm.find_duplicate_members(None, member_records(), threshold)
+    by_id = Member.objects.in_bulk({i for a, b, _p in pairs for i in (a, b)})
+    return [(by_id[a], by_id[b], p) for a, b, p in pairs]

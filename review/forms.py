@@ -29,6 +29,21 @@ class DecisionForm(_VersionedForm):
     )
 
 
+class LinkForm(_VersionedForm):
+    CONFIRM = "confirm"
+    REJECT = "reject"
+
+    action = forms.ChoiceField(
+        choices=[(CONFIRM, "Confirm: this is the member's account"), (REJECT, "Reject: not the member's account")],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=MIN_REASON_LENGTH,
+        help_text=f"What you checked, in at least {MIN_REASON_LENGTH} characters. It is kept in the audit log.",
+    )
+
+
 class SignOffForm(_VersionedForm):
     SIGN_OFF = "sign_off"
     SEND_BACK = "send_back"

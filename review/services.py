@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from criteria.models import Hit, RuleSet
 from linkage.models import Link
+from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import workflow
@@ -298,3 +299,42 @@ def record_case_viewed(case: Case, viewer: Any) -> None:
     """Viewing a case shows a member's personal data: audit it."""
     with transaction.atomic():
         record("case.viewed", actor=viewer, obj=case, state=case.state, version=case.version)
+
+
+def resolve_link(case: Case, link: Link, person: Any, *, confirm: bool, reason: str, expected_version: int) -> Case:
+    """The case's reviewer (or a lead) confirms or rejects a proposed link, seeing its evidence.
+
+    Confirming moves the case to the member: onto the member's open case if there is one (the
+    hits join it and this case closes as merged), else this case becomes the member's.
+    Rejecting keeps the case on the account; the pair is never proposed again.
+    """
+    is_assignee = case.assigned_to_id is not None and case.assigned_to_id == person.pk
+    if not (is_assignee or has_role(person, Role.LEAD)):
+        raise ReviewError("only the case's reviewer or a lead can confirm or reject a link")
+    if link.account_id != case.account_id or case.state == State.CLOSED.value:
+        raise ReviewError("that link is not a proposal about this open case's account")
+    if len(reason.strip()) < workflow.MIN_REASON_LENGTH:
+        raise ReviewError(f"give a reason of at least {workflow.MIN_REASON_LENGTH} characters")
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        try:
+            (confirm_link if confirm else reject_link)(link, person, reason.strip())
+        except LinkReviewError as exc:
+            raise ReviewError(str(exc)) from exc
+        if not confirm:
+            _save(case, expected_version)
+            return case
+        target = Case.objects.filter(member=link.member).exclude(state=State.CLOSED.value).exclude(pk=case.pk).first()
+        if target is None:
+            _save(case, expected_version, member=link.member)
+            record("case.subject_confirmed", actor=person, obj=case, member=link.member_id, link=link.pk)
+            return case
+        target.hits.add(*case.hits.all())
+        Case.objects.filter(pk=target.pk).update(
+            version=F("version") + 1,
+            severity=min(target.severity, case.severity),
+            due_at=min(target.due_at, case.due_at),
+        )
+        _save(case, expected_version, state=State.CLOSED.value, closed_at=timezone.now())
+        record("case.merged", actor=person, obj=case, into=target.pk, member=link.member_id, link=link.pk)
+        return target

@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern] = [
     path("case/<int:case_id>/assign/", views.assign, name="review-assign"),
     path("case/<int:case_id>/decide/", views.decide, name="review-decide"),
     path("case/<int:case_id>/sign-off/", views.sign_off_or_send_back, name="review-sign-off"),
+    path("case/<int:case_id>/link/<int:link_id>/", views.resolve_link, name="review-link"),
 ]

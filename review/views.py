@@ -25,9 +25,10 @@ from evidence.models import Account, Post
 from linkage.models import Link
 from oversight.roles import Role, roles_of
 from review import services
-from review.forms import AssignForm, DecisionForm, SignOffForm
+from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
 from review.highlight import highlight
 from review.models import Case, Decision
+from review.waterfall import Bar, waterfall
 from review.workflow import State
 
 PAGE_SIZE = 50
@@ -171,12 +172,20 @@ def _evidence(case: Case) -> list[_PostEvidence]:
     return list(by_post.values())
 
 
-def _links(case: Case, accounts: list[Account]) -> list[Link]:
+@dataclass
+class _LinkView:
+    link: Link
+    bars: list[Bar]
+
+
+def _links(case: Case, accounts: list[Account]) -> list[_LinkView]:
     """How the subject is tied to the evidence: the member's links, or the account's proposals."""
     links = Link.objects.select_related("member", "account").order_by("-probability", "pk")
     if case.member_id is not None:
-        return list(links.filter(member_id=case.member_id, account__in=accounts))
-    return list(links.filter(account=case.account))
+        links = links.filter(member_id=case.member_id, account__in=accounts)
+    else:
+        links = links.filter(account=case.account)
+    return [_LinkView(link, waterfall(link.explanation.get("evidence", []))) for link in links]
 
 
 def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
@@ -199,6 +208,10 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "own_decision_awaits": awaiting and pending is not None and pending.reviewer_id == request.user.pk,
         "can_assign": bool(roles & _SEE_ALL) and case.state in (State.OPEN, State.ASSIGNED),
         "reviewers": _assignable_users() if roles & _SEE_ALL else [],
+        "can_resolve_links": case.state != State.CLOSED
+        and case.member_id is None
+        and (case.assigned_to_id == request.user.pk or is_lead),
+        "link_form": forms.get("link_form") or LinkForm(initial=initial),
         "decision_form": forms.get("decision_form") or DecisionForm(initial=initial),
         "sign_off_form": forms.get("sign_off_form") or SignOffForm(initial=initial),
     }
@@ -290,4 +303,32 @@ def sign_off_or_send_back(request: HttpRequest, case_id: int) -> HttpResponse:
             messages.success(request, "Decision sent back to the reviewer.")
     except services.ReviewError as exc:
         messages.error(request, f"Nothing was changed: {exc}.")
+    return _back_to_case(case)
+
+
+@login_required
+@require_POST
+def resolve_link(request: HttpRequest, case_id: int, link_id: int) -> HttpResponse:
+    """The case's reviewer (or a lead) confirms or rejects a proposed link, having seen its evidence."""
+    case = _get_case_for_user(request, case_id)
+    link = get_object_or_404(Link.objects.select_related("member"), pk=link_id, account_id=case.account_id)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, link_form=form)
+    data = form.cleaned_data
+    confirm = data["action"] == LinkForm.CONFIRM
+    try:
+        now_in = services.resolve_link(
+            case, link, request.user, confirm=confirm, reason=data["reason"], expected_version=data["version"]
+        )
+    except services.ReviewError as exc:
+        messages.error(request, f"Nothing was changed: {exc}.")
+        return _back_to_case(case)
+    if not confirm:
+        messages.success(request, f"Link rejected: {link.member} will not be proposed for this account again.")
+    elif now_in.pk != case.pk:
+        messages.success(request, f"Link confirmed. The evidence joined {link.member}'s open case #{now_in.pk}.")
+        return redirect("review-queue")
+    else:
+        messages.success(request, f"Link confirmed: this case is now about {link.member}.")
     return _back_to_case(case)

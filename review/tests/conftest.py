@@ -67,7 +67,16 @@ def world(cast: dict[str, Any]) -> World:
             member=members["bob"],
             method=Link.Method.PROBABILISTIC,
             probability=0.87,
-            explanation={"name": "similar", "town": "exact"},
+            explanation={
+                "model_version": "test-model-1",
+                "evidence": [
+                    {"comparison": "prior", "level": "chance two random records match", "weight": -12.0},
+                    {"comparison": "given_name", "level": "nickname of the same name", "weight": 6.5},
+                    {"comparison": "family_name", "level": "same name", "weight": 7.0},
+                    {"comparison": "place", "level": "same town", "weight": 1.4},
+                    {"comparison": "birth_year", "level": "missing", "weight": 0.0},
+                ],
+            },
             status=Link.Status.PROPOSED,
             run=linkage_run,
         ),

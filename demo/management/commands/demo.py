@@ -25,6 +25,10 @@ class Command(BaseCommand):
             default=1.0,
             help="size of the organisation relative to the standard one (5,000 members, 50,000 posts)",
         )
+        parser.add_argument(
+            "--linkage-policy", choices=["declared", "probabilistic"], default=None,
+            help="override ASSAY_LINKAGE_POLICY for the demo (probabilistic shows Splink proposals with evidence)",
+        )  # fmt: skip
         parser.add_argument("--bind", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,7 +46,7 @@ class Command(BaseCommand):
                 task = progress.add_task(label, total=total)
                 return lambda done: progress.update(task, completed=done)
 
-            report = run_demo(progress=bar, scale=options["scale"])
+            report = run_demo(progress=bar, scale=options["scale"], linkage_policy=options["linkage_policy"])
         for line in report.lines:
             self.stdout.write(line)
         self.stdout.write("")

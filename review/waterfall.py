@@ -1,0 +1,52 @@
+"""The evidence waterfall of a probabilistic link: each comparison's match weight, stacked.
+
+Pure Python. A link's explanation lists (comparison, level, weight) in log2 Bayes factors,
+starting with the prior; their running total is the link's log2 odds. Each bar is placed from
+the running total before it to the one after, on a scale spanning every total reached.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Bar:
+    comparison: str
+    level: str
+    weight: float
+    total: float  # running log2 odds after this bar
+    left: float  # percent of the chart's width
+    width: float
+
+    @property
+    def direction(self) -> str:
+        return "for" if self.weight > 0 else "against" if self.weight < 0 else "neutral"
+
+    @property
+    def label(self) -> str:
+        return self.comparison.replace("_", " ")
+
+
+def probability(log2_odds: float) -> float:
+    return 1 / (1 + 2 ** -max(min(log2_odds, 1000), -1000))
+
+
+def waterfall(evidence: Iterable[Mapping[str, Any]]) -> list[Bar]:
+    """Bars for a waterfall chart; empty when there is no evidence."""
+    steps = [(str(e.get("comparison", "")), str(e.get("level", "")), float(e.get("weight", 0.0))) for e in evidence]
+    totals, running = [0.0], 0.0
+    for _c, _l, weight in steps:
+        running += weight if math.isfinite(weight) else 0.0
+        totals.append(running)
+    low, high = min(totals), max(totals)
+    span = (high - low) or 1.0
+    bars = []
+    for (comparison, level, weight), before, after in zip(steps, totals[:-1], totals[1:], strict=True):
+        left = (min(before, after) - low) / span * 100
+        width = max(abs(after - before) / span * 100, 0.5)
+        bars.append(Bar(comparison, level, weight, after, round(left, 2), round(min(width, 100 - left), 2)))
+    return bars
