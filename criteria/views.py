@@ -351,11 +351,15 @@ def remove_rule(request: HttpRequest, ruleset_id: int, rule_id: int) -> HttpResp
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def lint_query(request: HttpRequest) -> JsonResponse:
-    """The editor's live validation: ``?q=<query>`` → its diagnostics, errors first, with positions."""
+    """The editor's live validation: ``q`` → its diagnostics, errors first, with positions.
+
+    The editor POSTs (a long rule, URL-encoded, can pass a proxy's request-line limit); GET is
+    accepted for trying it by hand.
+    """
     _require(request, write=True)
-    diagnostics = _diagnostics(request.GET.get("q", ""))
+    diagnostics = _diagnostics((request.POST if request.method == "POST" else request.GET).get("q", ""))
     return JsonResponse(
         {
             "ok": not any(d.severity == "error" for d in diagnostics),

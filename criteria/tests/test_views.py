@@ -139,6 +139,7 @@ def test_oversight_and_reviewers_cannot_draft_edit_approve_lint_or_test(client, 
     assert _rule_post(client, draft, "test").status_code == 403
     assert client.post(reverse("criteria-rule-remove", args=[draft.pk, rule.pk])).status_code == 403
     assert _page(client, "criteria-lint", q="scum").status_code == 403
+    assert client.post(reverse("criteria-lint"), {"q": "scum"}).status_code == 403
     draft.refresh_from_db()
     assert (draft.status, draft.rules.count(), RuleSet.objects.count()) == ("draft", 2, 2)
     assert not AuditEvent.objects.filter(action="criteria.preview").exists()
@@ -457,7 +458,7 @@ def test_lint_returns_errors_with_position_and_the_query_split_at_the_caret(clie
 def test_lint_agrees_with_the_linter(client, cast, query, ok, found):
     login(client, "lena")
 
-    body = json.loads(_page(client, "criteria-lint", q=query).content)
+    body = json.loads(client.post(reverse("criteria-lint"), {"q": query}).content)
 
     assert body["ok"] is ok
     assert [(d["severity"], d["position"]) for d in body["diagnostics"]] == found
