@@ -47,6 +47,10 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert counts["quarantined"] == 5  # two register rows, three post lines: malformed on purpose
     assert counts["hits"] > 0 and counts["links"] > 0 and counts["cases"] > 0
     assert Case.objects.filter(assigned_to__username="reviewer").exists()
+    proposals = Link.objects.filter(method="probabilistic", status="proposed")
+    assert proposals.exists(), "the demo organisation allows probabilistic linkage: there should be proposals"
+    assert all(p.explanation["evidence"][0]["comparison"] == "prior" for p in proposals)
+    assert Case.objects.filter(account__links__status="proposed").exists()
     assert "password:" in first and "Log in at http://127.0.0.1:8000/" in first
 
     call_command("demo", "--no-serve", "--scale", "0.05")

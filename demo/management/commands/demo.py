@@ -26,8 +26,9 @@ class Command(BaseCommand):
             help="size of the organisation relative to the standard one (5,000 members, 50,000 posts)",
         )
         parser.add_argument(
-            "--linkage-policy", choices=["declared", "probabilistic"], default=None,
-            help="override ASSAY_LINKAGE_POLICY for the demo (probabilistic shows Splink proposals with evidence)",
+            "--linkage-policy", choices=["declared", "probabilistic"], default="probabilistic",
+            help="linkage policy for the demo organisation, whose (fictional) DPIA allows probabilistic matching "
+            "(default); real installations follow ASSAY_LINKAGE_POLICY, which defaults to declared",
         )  # fmt: skip
         parser.add_argument("--bind", default="127.0.0.1:8000", help="address to serve on (default 127.0.0.1:8000)")
 
