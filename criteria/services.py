@@ -304,6 +304,11 @@ def approval_refusals(ruleset: RuleSet, user: Any) -> list[str]:
         reasons.append(f"version {ruleset.version} is {ruleset.status}, not a draft")
     if ruleset.created_by_id == user.pk:
         reasons.append("you drafted it, and a rule set must be approved by someone other than its author")
+    newer = _newer_approved(ruleset)
+    if newer is not None:
+        reasons.append(
+            f"version {newer.version}, approved since this draft was made, is newer; start a new draft from it"
+        )
     rules = list(ruleset.rules.order_by("code"))
     if not rules:
         reasons.append("it has no rules")
@@ -453,4 +458,13 @@ def approve_as_seen(ruleset: RuleSet, *, approver: Any, seen: str) -> RuleSet:
         locked = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
         if fingerprint(locked) != seen:
             raise RuleSetError("the draft changed after you opened it; read it again before approving")
+        newer = _newer_approved(locked)
+        if newer is not None:
+            raise RuleSetError(f"version {newer.version} is approved and newer; start a new draft from it")
         return approve(locked, approver=approver)
+
+
+def _newer_approved(ruleset: RuleSet) -> RuleSet | None:
+    """The approved version of the same rule set, if it is newer than ``ruleset`` (approving would undo it)."""
+    approved = RuleSet.objects.filter(name=ruleset.name, status=RuleSet.Status.APPROVED, version__gt=ruleset.version)
+    return approved.first()

@@ -211,14 +211,14 @@ def test_the_detail_page_costs_the_same_queries_however_many_rules_it_has(
     client, cast, draft, django_assert_num_queries
 ):
     login(client, "lena")
-    # session, user, roles, the version, its rules, the other versions, the rules for the approval
-    # check and for the fingerprint, the groups in the header
-    with django_assert_num_queries(9):
+    # session, user, roles, the version, its rules, the other versions, the approval check (a newer
+    # approved version? the rules), the fingerprint's rules, the groups in the header
+    with django_assert_num_queries(10):
         _page(client, "criteria-ruleset", draft.pk)
     for n in range(20):
         save_rule(draft, RuleSpec(f"R-{n}", "r", f"word{n}", "1.1"), actor=cast["olivia"])
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = _page(client, "criteria-ruleset", draft.pk)
     assert len(response.context["rules"]) == 22
 
@@ -271,6 +271,21 @@ def test_a_second_person_approves_a_draft_and_the_old_version_retires(client, ca
     assert (draft.status, draft.approved_by, approved.status) == ("approved", cast["lena"], "retired")
     assert _messages(response) == ["Conduct version 2 approved. Rule runs now use it."]
     assert AuditEvent.objects.filter(action="ruleset.approved", object_id=str(draft.pk), actor="lena").exists()
+
+
+@pytest.mark.django_db
+def test_an_older_draft_cannot_undo_a_newer_approved_version(client, cast, approved, draft):
+    newer = approve(start_draft(approved, author=cast["lena"]), approver=cast["olivia"])
+    login(client, "lena")
+
+    html = _page(client, "criteria-ruleset", draft.pk).content.decode()
+    response = _approve(client, draft)
+
+    draft.refresh_from_db()
+    newer.refresh_from_db()
+    assert (draft.status, newer.status) == ("draft", "approved")
+    assert "Version 3, approved since this draft was made, is newer; start a new draft from it." in html
+    assert "version 3, approved since this draft was made, is newer" in _messages(response)[0]
 
 
 @pytest.mark.django_db
