@@ -175,7 +175,12 @@ def show_ruleset(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     ruleset = _get_ruleset_for_user(request, ruleset_id)
     can_write = bool(_roles(request) & _WRITE)
     rules = [_RuleRow(r, _diagnostics(r.query)) for r in ruleset.rules.order_by("severity", "code")]
-    others = list(RuleSet.objects.filter(name=ruleset.name).exclude(pk=ruleset.pk).order_by("-version"))
+    others = list(
+        RuleSet.objects.filter(name=ruleset.name)
+        .exclude(pk=ruleset.pk)
+        .select_related("created_by")
+        .order_by("-version")
+    )
     edit_refusal = services.edit_refusal(ruleset, request.user)
     context = {
         "ruleset": ruleset,
@@ -187,6 +192,7 @@ def show_ruleset(request: HttpRequest, ruleset_id: int) -> HttpResponse:
         "approval_refusals": services.approval_refusals(ruleset, request.user) if can_write else [],
         "fingerprint": services.fingerprint(ruleset) if can_write and ruleset.status == RuleSet.Status.DRAFT else "",
         "others": others,
+        "other_drafts": [o for o in others if o.status == RuleSet.Status.DRAFT],
         "previous": next((o for o in others if o.version < ruleset.version), None),
     }
     return render(request, "criteria/ruleset.html", context)

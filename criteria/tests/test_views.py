@@ -244,6 +244,18 @@ def test_another_person_sees_the_approve_button_enabled(client, draft):
     assert "Edit: start draft v3 from this version" in html
 
 
+@pytest.mark.django_db
+def test_a_version_page_names_the_other_open_drafts(client, cast, approved, draft):
+    start_draft(approved, author=cast["lena"])
+    login(client, "lena")
+
+    html = _page(client, "criteria-ruleset", approved.pk).content.decode()
+
+    assert "Also in draft:" in html
+    assert ">v3</a> by lena, " in html
+    assert f'<a href="/rules/{draft.pk}/">v2</a> by olivia. ' in html
+
+
 # ---------------------------------------------------------------------------------------------
 # drafting and approving
 
