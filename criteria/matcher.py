@@ -33,6 +33,7 @@ __all__ = [
     "RuleMatch",
     "compile_rules",
     "normalize",
+    "normalize_slowly",
     "normalize_with_offsets",
     "word_length",
 ]
@@ -128,41 +129,109 @@ class _FoldTable(dict[int, str]):
 
 
 _FOLD = _FoldTable()
-_ASCII_SPACE = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f ]{2,}|[\t\n\x0b\x0c\r\x1c-\x1f]")
-_SPACES = re.compile(" {2,}")
+_WORDS: dict[str, str] = {}
+_WORD_OFFSETS: dict[str, tuple[int, ...] | None] = {}
+_WORD_CACHE_SIZE = 200_000
+_NONSPACE = re.compile(r"\S+")
+
+
+def _fold_word(word: str) -> str:
+    folded = _WORDS.get(word)
+    if folded is None:
+        if len(_WORDS) >= _WORD_CACHE_SIZE:
+            _WORDS.clear()
+        folded = _WORDS[word] = word.translate(_FOLD)
+    return folded
 
 
 def normalize(text: str) -> str:
-    """The form both rules and posts are matched in: folded, lower case, accentless, single-spaced."""
+    """The form both rules and posts are matched in: folded, lower case, accentless, single-spaced.
+
+    Equal to folding each character alone (:func:`normalize_slowly`, the specification), but done
+    a word at a time with a cache of folded words: social text is Zipfian, so most words are hits.
+    """
     if text.isascii():
-        return _ASCII_SPACE.sub(" ", text.lower())
-    folded = text.translate(_FOLD)
-    return _SPACES.sub(" ", folded) if "  " in folded else folded
+        low = text.lower()
+        if "  " in low or not low.isprintable() or low[:1] == " " or low[-1:] == " ":
+            return " ".join(low.split())
+        return low
+    get = _WORDS.get
+    parts = [get(word) or _fold_word(word) for word in text.split()]
+    norm = " ".join(parts)
+    if "  " in norm or norm[:1] == " " or norm[-1:] == " ":
+        return " ".join(norm.split())  # a word folded to nothing, or to several
+    return norm
 
 
-def normalize_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
-    """``normalize(text)`` plus, per normalised character, the original [start, end) it came from.
+def normalize_slowly(text: str) -> tuple[str, list[int]]:
+    """The specification of normalisation, one character at a time, with offsets.
 
-    An end stretches over following accents and variation selectors, so a span covers the whole
-    grapheme; zero-width and bidi controls after a word are left out. Equal to ``normalize`` by
-    construction (a test checks it).
+    Each character folds alone (NFKD, accents, variation selectors and format characters dropped,
+    casefold, whitespace to a space); runs of spaces collapse to one and the ends are trimmed.
+    Returns the normalised text and, per normalised character, the index of the original
+    character it came from.
     """
     out: list[str] = []
     starts: list[int] = []
-    ends: list[int] = []
     for i, ch in enumerate(text):
-        folded = _FOLD[ord(ch)]
-        if not folded:
-            if ends and unicodedata.category(ch) != "Cf":
-                ends[-1] = i + 1  # an accent or variation selector belongs to the character before
-            continue
-        for piece in folded:
-            if piece == " " and out and out[-1] == " ":
+        for piece in _FOLD[ord(ch)]:
+            if piece == " " and (not out or out[-1] == " "):
                 continue
             out.append(piece)
             starts.append(i)
-            ends.append(i + 1)
-    return "".join(out), starts, ends
+    if out and out[-1] == " ":
+        out.pop()
+        starts.pop()
+    return "".join(out), starts
+
+
+def _word_offsets(word: str) -> tuple[int, ...] | None:
+    """Per folded character of ``word``, the index of the character it came from (None: one to one)."""
+    if word in _WORD_OFFSETS:
+        return _WORD_OFFSETS[word]
+    local = tuple(i for i, ch in enumerate(word) for _ in _FOLD[ord(ch)])
+    result = None if local == tuple(range(len(word))) else local
+    if len(_WORD_OFFSETS) >= _WORD_CACHE_SIZE:
+        _WORD_OFFSETS.clear()
+    _WORD_OFFSETS[word] = result
+    return result
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``normalize(text)`` and, per normalised character, the index of the original character."""
+    norm = normalize(text)
+    if text.isascii() and len(norm) == len(text):
+        return norm, list(range(len(text)))
+    starts: list[int] = []
+    for match in _NONSPACE.finditer(text):
+        word, at = match.group(), match.start()
+        folded = _fold_word(word)
+        if not folded or folded[0] == " " or folded[-1] == " " or "  " in folded:
+            return normalize_slowly(text)
+        if starts:
+            starts.append(_space_before(text, at))
+        local = _word_offsets(word)
+        if local is None:
+            starts.extend(range(at, at + len(word)))
+        else:
+            starts.extend(at + i for i in local)
+    return norm, starts
+
+
+def _space_before(text: str, at: int) -> int:
+    """Index of the first whitespace character of the run that ends just before ``at``."""
+    i = at
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def span_end(text: str, index: int) -> int:
+    """End of the original character at ``index``, stretched over the accents that follow it."""
+    end = index + 1
+    while end < len(text) and (unicodedata.combining(text[end]) or 0xFE00 <= ord(text[end]) <= 0xFE0F):
+        end += 1
+    return end
 
 
 def word_length(norm: str) -> int:
@@ -193,14 +262,17 @@ class _Ctx:
     post: PostView
     norm: str
     found: dict[int, list[Span]]
-    _maps: tuple[list[int], list[int]] | None = None
+    _starts: list[int] | None = None
     _tokens: list[int] | None = None
 
-    def maps(self) -> tuple[list[int], list[int]]:
-        if self._maps is None:
-            _, starts, ends = normalize_with_offsets(self.post.text)
-            self._maps = (starts, ends)
-        return self._maps
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = normalize_with_offsets(self.post.text)[1]
+        return self._starts
+
+    def to_original(self, start: int, stop: int) -> Span:
+        starts = self.starts()
+        return starts[start], span_end(self.post.text, starts[stop - 1])
 
     def tokens(self) -> list[int]:
         if self._tokens is None:
@@ -212,8 +284,7 @@ class _Ctx:
         if len(text) == len(norm) and text.isascii():
             mapped = sorted(spans)
         else:
-            starts, ends = self.maps()
-            mapped = sorted((starts[s], ends[e - 1]) for s, e in spans)
+            mapped = sorted(self.to_original(s, e) for s, e in spans)
         return _merge(mapped)
 
 
@@ -474,6 +545,10 @@ def _near_spans(ir: _IRNear, c: _Ctx) -> list[Span] | None:
 # --- the matcher ---------------------------------------------------------------------------------
 
 
+_Entry: TypeAlias = tuple[int, int, int, bool, bool]  # term id, key length, mode, check left, check right
+_Entries: TypeAlias = tuple[_Entry, ...]
+
+
 class Matcher:
     """All rules of a rule set, compiled into one scan. Build it with :func:`compile_rules`."""
 
@@ -490,7 +565,7 @@ class Matcher:
             if not rule.needs_text:
                 self._always.append(index)
         self._by_term = [tuple(rules) for rules in by_term]
-        keys: dict[str, list[tuple[int, int, int, bool, bool]]] = {}
+        keys: dict[str, list[_Entry]] = {}
         for t in self._terms:
             keys.setdefault(t.key, []).append((t.tid, len(t.key), t.mode, t.left, t.right))
         self._scanner = build_scanner(engine, {k: tuple(v) for k, v in keys.items()})
@@ -503,8 +578,31 @@ class Matcher:
         if isinstance(post, str):
             post = PostView(text=post)
         norm = normalize(post.text)
+        return self._evaluate(post, norm, self._scanner.scan(norm))
+
+    def match_many(self, posts: Iterable[PostView | str], batch: int = 512) -> Iterator[list[RuleMatch]]:
+        """``match`` over many posts, lazily, in order; posts are scanned ``batch`` at a time."""
+        chunk: list[PostView] = []
+        for post in posts:
+            chunk.append(PostView(text=post) if isinstance(post, str) else post)
+            if len(chunk) >= batch:
+                yield from self._match_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._match_chunk(chunk)
+
+    def _match_chunk(self, chunk: list[PostView]) -> Iterator[list[RuleMatch]]:
+        norms = [normalize(post.text) for post in chunk]
+        evaluate = self._evaluate
+        for post, norm, hits in zip(chunk, norms, self._scanner.scan_many(norms), strict=True):
+            yield evaluate(post, norm, hits) if hits else self._no_hits(post, norm)
+
+    def _no_hits(self, post: PostView, norm: str) -> list[RuleMatch]:
+        return self._evaluate(post, norm, ()) if self._always else []
+
+    def _evaluate(self, post: PostView, norm: str, hits: Iterable[tuple[int, _Entries]]) -> list[RuleMatch]:
         ctx = _Ctx(post, norm, {})
-        self._scan(ctx)
+        self._verify_hits(ctx, hits)
         found = ctx.found
         if found:
             by_term = self._by_term
@@ -525,18 +623,13 @@ class Matcher:
                 out.append(RuleMatch(rule.key, ctx.original(spans or ())))
         return out
 
-    def match_many(self, posts: Iterable[PostView | str]) -> Iterator[list[RuleMatch]]:
-        """``match`` over many posts, lazily, in order."""
-        match = self.match
-        for post in posts:
-            yield match(post)
-
-    def _scan(self, ctx: _Ctx) -> None:
+    def _verify_hits(self, ctx: _Ctx, hits: Iterable[tuple[int, _Entries]]) -> None:
+        """Keep the scan's hits that are whole words; record them per term in ``ctx.found``."""
         norm, found = ctx.norm, ctx.found
         n = len(norm)
         cls = CLS
         special: list[tuple[int, int, int]] = []
-        for end, entries in self._scanner.scan(norm):
+        for end, entries in hits:
             for tid, length, mode, left, right in entries:
                 start = end - length + 1
                 if left and start and cls[norm[start - 1]] == WORD:
@@ -564,8 +657,8 @@ class Matcher:
         for tid, start, stop in special:
             info = terms[tid]
             if info.mode == MODE_RAW:
-                starts, ends = ctx.maps()
-                if _raw_form(ctx.post.text[starts[start] : ends[stop - 1]]) == info.extra:
+                first, last = ctx.to_original(start, stop)
+                if _raw_form(ctx.post.text[first:last]) == info.extra:
                     found.setdefault(tid, []).append((start, stop))
             elif tid not in done:
                 done.add(tid)

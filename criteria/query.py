@@ -270,7 +270,7 @@ class _Lexer:
         near = _NEAR.match(text)
         if near:
             return _Tok("NEAR", start, i, text, distance=int(near.group(2)), ordered=near.group(1).upper() == "ONEAR")
-        if text.upper() in ("NEAR", "ONEAR"):
+        if text in ("NEAR", "ONEAR"):
             raise self.error(f"{text} needs a distance", start, f"write {text.upper()}/5 for 'within 5 words'")
         field = _FIELD_PREFIX.match(text)
         if field:

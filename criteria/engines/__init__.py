@@ -11,7 +11,7 @@ pyahocorasick is the default (wheels everywhere); Hyperscan is an optional extra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 __all__ = ["ENGINES", "Scanner", "build_scanner"]
@@ -27,10 +27,17 @@ class Scanner(Protocol[P_co]):
         """Every occurrence of every key in ``text``: (inclusive end character index, payload)."""
         ...
 
+    def scan_many(self, texts: Sequence[str]) -> Sequence[Sequence[tuple[int, P_co]]]:
+        """``scan`` for each text; an engine may scan them all in one call."""
+        ...
+
 
 class _Empty:
     def scan(self, text: str) -> tuple[()]:
         return ()
+
+    def scan_many(self, texts: Sequence[str]) -> list[tuple[()]]:
+        return [()] * len(texts)
 
 
 def build_scanner(engine: str, keys: Mapping[str, P]) -> Scanner[P]:

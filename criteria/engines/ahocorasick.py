@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from typing import Generic, TypeVar
 
 import ahocorasick
@@ -21,3 +23,15 @@ class AhoCorasickScanner(Generic[P]):
 
     def scan(self, text: str) -> Iterable[tuple[int, P]]:
         return self._iter(text)  # type: ignore[no-any-return]
+
+    def scan_many(self, texts: Sequence[str]) -> list[list[tuple[int, P]]]:
+        """One automaton walk over all texts joined by newlines (which no key or text contains)."""
+        out: list[list[tuple[int, P]]] = [[] for _ in texts]
+        bases = list(accumulate((len(t) + 1 for t in texts), initial=0))
+        k, base, nxt = 0, 0, bases[1] if texts else 0
+        for end, payload in self._iter("\n".join(texts)):
+            if end >= nxt:
+                k = bisect_right(bases, end) - 1
+                base, nxt = bases[k], bases[k + 1]
+            out[k].append((end - base, payload))
+        return out

@@ -7,7 +7,8 @@ them to U+FFFD, so the text always encodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Generic, TypeVar
 
@@ -28,19 +29,29 @@ class HyperscanScanner(Generic[P]):
         self.scratch = hyperscan.Scratch(self.db)
 
     def scan(self, text: str) -> list[tuple[int, P]]:
+        return self.scan_many([text])[0]
+
+    def scan_many(self, texts: Sequence[str]) -> list[list[tuple[int, P]]]:
+        """One Hyperscan call over all texts joined by newlines (which no key or text contains)."""
+        data = "\n".join(texts).encode("utf-8")
         hits: list[tuple[int, int]] = []
         append = hits.append
 
         def on_match(pattern_id: int, start: int, end: int, flags: int, context: Any) -> None:
             append((end, pattern_id))
 
-        data = text.encode("utf-8")
         self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
+        out: list[list[tuple[int, P]]] = [[] for _ in texts]
+        if not hits:
+            return out
+        lengths = [len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts]
+        bases = list(accumulate((n + 1 for n in lengths), initial=0))
         payloads = self.payloads
-        if len(data) == len(text):
-            return [(end - 1, payloads[pid]) for end, pid in hits]
-        # byte end offset -> character index of the last character
-        char_at = [0] * (len(data) + 1)
-        for index, byte_end in enumerate(accumulate(len(ch.encode("utf-8")) for ch in text)):
-            char_at[byte_end] = index
-        return [(char_at[end], payloads[pid]) for end, pid in hits]
+        for end, pid in hits:
+            k = bisect_right(bases, end - 1) - 1
+            local = end - bases[k]
+            text = texts[k]
+            if lengths[k] != len(text):  # not ASCII: byte offset -> character offset
+                local = len(data[bases[k] : bases[k] + local].decode("utf-8"))
+            out[k].append((local - 1, payloads[pid]))
+        return out

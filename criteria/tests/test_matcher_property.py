@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from criteria.matcher import PostView, compile_rules, normalize, normalize_with_offsets
+from criteria.matcher import PostView, compile_rules, normalize, normalize_slowly, normalize_with_offsets, span_end
 from criteria.query import And, Field, Near, Node, Not, Term, lint, parse, required_literal
 
 ENGINES = ["ahocorasick"] + (["hyperscan"] if importlib.util.find_spec("hyperscan") else [])
@@ -37,7 +37,7 @@ def _glued(norm: str, i: int) -> bool:
     return 0 < i < len(norm) and _kind(norm[i - 1]) == "word" == _kind(norm[i])
 
 
-def _occurrences(term: Term, norm: str, text: str, starts, ends) -> list[tuple[int, int]]:
+def _occurrences(term: Term, norm: str, text: str, starts) -> list[tuple[int, int]]:
     if term.kind == "regex":
         if required_literal(term.value) not in norm:
             return []
@@ -56,7 +56,7 @@ def _occurrences(term: Term, norm: str, text: str, starts, ends) -> list[tuple[i
         elif _glued(norm, j) and _kind(key[-1]) == "word":
             continue
         if term.kind == "raw":
-            exact = " ".join(unicodedata.normalize("NFC", text[starts[i] : ends[j - 1]]).split())
+            exact = " ".join(unicodedata.normalize("NFC", text[starts[i] : span_end(text, starts[j - 1])]).split())
             if exact != " ".join(unicodedata.normalize("NFC", term.value).split()):
                 continue
         out.append((i, j))
@@ -73,34 +73,32 @@ def _word_index(norm: str) -> list[int]:
     return out
 
 
-def _evaluate(node: Node, post: PostView, norm: str, starts, ends, words):
+def _evaluate(node: Node, post: PostView, norm: str, starts, words):
     """None if false, else the list of normalised spans that make it true."""
     if isinstance(node, Term):
-        found = _occurrences(node, norm, post.text, starts, ends)
+        found = _occurrences(node, norm, post.text, starts)
         return found or None
     if isinstance(node, Field):
         return [] if _field(node, post) else None
     if isinstance(node, Not):
         if isinstance(node.child, Not):
-            return _evaluate(node.child.child, post, norm, starts, ends, words)
-        return None if _evaluate(node.child, post, norm, starts, ends, words) is not None else []
+            return _evaluate(node.child.child, post, norm, starts, words)
+        return None if _evaluate(node.child, post, norm, starts, words) is not None else []
     if isinstance(node, Near):
-        lefts = _evaluate(node.left, post, norm, starts, ends, words) or []
-        rights = _evaluate(node.right, post, norm, starts, ends, words) or []
+        lefts = _evaluate(node.left, post, norm, starts, words) or []
+        rights = _evaluate(node.right, post, norm, starts, words) or []
         used = set()
         for a in lefts:
             for b in rights:
                 first, second = (a, b) if a[1] <= b[0] else (b, a) if b[1] <= a[0] else (None, None)
                 if first is None or (node.ordered and first is b):
                     continue
-                # words strictly between: those starting after the first ends and before the second starts
-                between = words[second[0] - 1] - words[first[1] - 1] if second[0] > 0 else 0
-                if _kind(norm[second[0]]) != "gap":
-                    between -= 1
+                # words strictly between: those starting in [end of the first, start of the second)
+                between = words[second[0] - 1] - words[first[1] - 1]
                 if between <= node.distance:
                     used |= {a, b}
         return sorted(used) or None
-    results = [_evaluate(c, post, norm, starts, ends, words) for c in node.children]
+    results = [_evaluate(c, post, norm, starts, words) for c in node.children]
     if isinstance(node, And):
         return None if any(r is None for r in results) else [s for r in results for s in r]
     true = [r for r in results if r is not None]
@@ -121,12 +119,12 @@ def _field(node: Field, post: PostView) -> bool:
 
 
 def reference(query: str, post: PostView) -> tuple[tuple[int, int], ...] | None:
-    norm, starts, ends = normalize_with_offsets(post.text)
-    spans = _evaluate(parse(query), post, norm, starts, ends, _word_index(norm))
+    norm, starts = normalize_with_offsets(post.text)
+    spans = _evaluate(parse(query), post, norm, starts, _word_index(norm))
     if spans is None:
         return None
     merged: list[tuple[int, int]] = []
-    for s, e in sorted((starts[s], ends[e - 1]) for s, e in spans):
+    for s, e in sorted((starts[s], span_end(post.text, starts[e - 1])) for s, e in spans):
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
         else:
@@ -213,11 +211,12 @@ any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=60)
 
 @settings(max_examples=200, deadline=None)
 @given(any_text)
-def test_normalize_equals_the_offset_tracking_normaliser(text):
-    norm, starts, ends = normalize_with_offsets(text)
-    assert normalize(text) == norm
-    assert len(starts) == len(ends) == len(norm)
-    assert all(0 <= s < e <= len(text) for s, e in zip(starts, ends, strict=True))
+def test_normalize_equals_the_one_character_at_a_time_specification(text):
+    spec, spec_starts = normalize_slowly(text)
+    norm, starts = normalize_with_offsets(text)
+    assert normalize(text) == norm == spec
+    assert starts == spec_starts
+    assert all(0 <= s < len(text) for s in starts)
     norm.encode("utf-8")  # lone surrogates never survive normalisation
 
 
