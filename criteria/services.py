@@ -86,6 +86,13 @@ def approve(ruleset: RuleSet, *, approver: Any) -> RuleSet:
         ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
         if ruleset.status != RuleSet.Status.DRAFT:
             raise RuleSetError(f"{ruleset} is not a draft")
+        newer = (
+            RuleSet.objects.filter(name=ruleset.name, status=RuleSet.Status.APPROVED, version__gt=ruleset.version)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if newer is not None:
+            raise RuleSetError(f"v{newer} is already approved; approving this older draft would undo it")
         validate_rules(RuleSpec(r.code, r.title, r.query, r.clause, r.severity) for r in ruleset.rules.all())
         RuleSet.objects.filter(name=ruleset.name, status=RuleSet.Status.APPROVED).update(status=RuleSet.Status.RETIRED)
         ruleset.status = RuleSet.Status.APPROVED

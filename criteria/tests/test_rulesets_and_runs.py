@@ -66,6 +66,15 @@ def test_approving_a_new_version_retires_the_old_one(cast, approved):
 
 
 @pytest.mark.django_db
+def test_an_older_draft_cannot_be_approved_over_a_newer_approved_version(cast, approved):
+    older = create_draft("Conduct", SPECS, author=cast["olivia"])
+    newer = approve(create_draft("Conduct", SPECS[:1], author=cast["olivia"]), approver=cast["lena"])
+
+    with pytest.raises(RuleSetError, match=f"v{newer.version} is already approved"):
+        approve(older, approver=cast["lena"])
+
+
+@pytest.mark.django_db
 def test_run_rules_records_hits_with_spans_and_scans_each_post_once(tmp_path, approved, capsys):
     import_posts(_posts(tmp_path / "a.ndjson", ["You are SCUM.", "nice day", "I know where you live, scum"]))
 
