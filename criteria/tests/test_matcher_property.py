@@ -244,3 +244,11 @@ _BROAD = {
     )
     for engine in ENGINES
 }
+
+
+def test_every_character_normalises_as_the_specification_says():
+    from criteria.matcher import normalize_slowly
+
+    for cp in range(0x20000):  # the planes with assigned letters, marks and symbols
+        text = f"a{chr(cp)}b"
+        assert normalize(text) == normalize_slowly(text)[0], hex(cp)

@@ -183,3 +183,14 @@ def test_it_caps_rule_length():
 )
 def test_it_extracts_the_literal_a_regex_requires(pattern, literal):
     assert required_literal(pattern) == literal
+
+
+def test_the_examples_at_the_top_of_the_docs_lint_clean():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    block = docs.split("```text\n", 1)[1].split("```", 1)[0]
+    examples = [line for line in block.splitlines() if line.strip()]
+    assert len(examples) == 4
+    for example in examples:
+        assert lint(example) == [], example
