@@ -111,7 +111,7 @@ class TwarcNdjson(_LineReader):
 
     def derive(self, item: Any, position: str) -> Derived:
         if isinstance(item, dict) and ("data" in item or "meta" in item or "errors" in item):
-            return derive_response(item, position)
+            return derive_response(item, position, scrubbed=True)  # _line scrubbed it if it had to
         try:
             tweet = as_dict(item, "line")
             return Derived(records=(tweet_record(tweet, {}, position),))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
+from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical, scrub
 from evidence.connectors.http import ApiConnector, ClientOptions
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, iso, parse_time, require_str
@@ -92,9 +92,14 @@ def next_token(body: Any) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def derive_response(body: Any, prefix: str) -> Derived:
-    """Records, rejections, deletions and policy skips from one X API v2 response body."""
-    body = scrub(body)  # NUL and lone surrogates: no database stores them
+def derive_response(body: Any, prefix: str, *, scrubbed: bool = False) -> Derived:
+    """Records, rejections, deletions and policy skips from one X API v2 response body.
+
+    ``scrubbed``: the caller already replaced what no database stores (file readers check the line
+    first, which is much cheaper than walking every decoded object).
+    """
+    if not scrubbed:
+        body = scrub(body)  # NUL and lone surrogates: no database stores them
     if not isinstance(body, dict):
         return Derived(rejected=(Rejected(prefix, "response is not a JSON object", raw_text(body)),))
     users = _users(body)
@@ -145,7 +150,8 @@ def tweet_record(tweet: dict[str, Any], users: dict[str, dict[str, Any]], positi
         created_at=parse_time(tweet["created_at"]) if tweet.get("created_at") else None,
         entities=_entities(tweet.get("entities"), text),
     )
-    return Record(post, _account(author_id, author), raw, position, canonical_sha256(raw))
+    raw_json, sha256 = canonical(raw)  # kept with the record: the store needs the same text, hashed once
+    return Record(post, _account(author_id, author), raw, position, sha256, raw_json)
 
 
 def _kind(tweet: dict[str, Any]) -> tuple[str, str]:
