@@ -48,8 +48,8 @@ def _with_last_runs(sources: QuerySet[Source]) -> list[tuple[Source, CollectionR
     """Each source with its latest run, in two queries whatever the number of sources."""
     latest = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk").values("pk")[:1]
     rows = list(sources.annotate(last_run_id=Subquery(latest)).order_by("name"))
-    runs = CollectionRun.objects.in_bulk([s.last_run_id for s in rows if s.last_run_id])  # type: ignore[attr-defined]
-    return [(s, runs.get(s.last_run_id)) for s in rows]  # type: ignore[attr-defined]
+    runs = CollectionRun.objects.in_bulk([s.last_run_id for s in rows if s.last_run_id])
+    return [(s, runs.get(s.last_run_id)) for s in rows]
 
 
 @login_required

@@ -113,7 +113,8 @@ def test_a_second_run_duplicates_nothing(platform, fake, clock):
 
 def test_a_post_reported_deleted_on_x_is_marked_not_removed(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", x.TOKEN)
-    with x.XFake(n=25, clock=clock) as fake:
+    fake = x.XFake(n=25, clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         _collect(clock, source.name)
         gone = fake.corpus[5]["id"]
@@ -136,7 +137,8 @@ def _x_deleted_error() -> dict[str, str]:
 
 def test_a_facebook_post_gone_since_it_was_collected_is_marked_deleted(monkeypatch, clock):
     monkeypatch.setenv("FACEBOOK_PAGE_TOKEN", facebook.TOKEN)
-    with facebook.FacebookFake(n=9, clock=clock) as fake:
+    fake = facebook.FacebookFake(n=9, clock=clock)
+    with fake:
         source = PLATFORMS["facebook"].source(fake)
         _collect(clock, source.name)
         first_post = fake.posts[0]["id"]
@@ -150,7 +152,8 @@ def test_a_facebook_post_gone_since_it_was_collected_is_marked_deleted(monkeypat
 
 def test_ppca_comments_are_kept_as_evidence_that_cannot_be_linked(monkeypatch, clock):
     monkeypatch.setenv("FACEBOOK_PAGE_TOKEN", facebook.TOKEN)
-    with facebook.FacebookFake(n=9, clock=clock, ppca=True) as fake:
+    fake = facebook.FacebookFake(n=9, clock=clock, ppca=True)
+    with fake:
         source = PLATFORMS["facebook"].source(fake)
         _collect(clock, source.name)
 
@@ -162,7 +165,8 @@ def test_ppca_comments_are_kept_as_evidence_that_cannot_be_linked(monkeypatch, c
 
 def test_a_bad_token_stops_the_run_with_a_message_naming_the_credential(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", "expired")
-    with x.XFake(clock=clock) as fake:
+    fake = x.XFake(clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         with pytest.raises(CommandError, match="x source"):
             _collect(clock, source.name)
@@ -175,7 +179,8 @@ def test_a_bad_token_stops_the_run_with_a_message_naming_the_credential(monkeypa
 
 def test_a_missing_credential_stops_before_any_request(monkeypatch, clock):
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
-    with x.XFake(clock=clock) as fake:
+    fake = x.XFake(clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         with pytest.raises(CommandError):
             _collect(clock, source.name)
@@ -189,14 +194,16 @@ def test_the_credential_may_come_from_a_file(monkeypatch, clock, tmp_path):
     secret.write_text(x.TOKEN + "\n")
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     monkeypatch.setenv("X_BEARER_TOKEN_FILE", str(secret))
-    with x.XFake(clock=clock) as fake:
+    fake = x.XFake(clock=clock)
+    with fake:
         _collect(clock, PLATFORMS["x"].source(fake).name)
     assert CollectionRun.objects.get().status == "done"
 
 
 def test_the_usage_cap_stops_the_run_and_the_next_run_resumes_from_the_cursor(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", x.TOKEN)
-    with x.XFake(n=25, clock=clock) as fake:
+    fake = x.XFake(n=25, clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         fake.push(lambda s: _after_first_page(s), path=x.SEARCH)
         fake.push(x.XFake.usage_capped(), path=x.SEARCH)
@@ -221,7 +228,8 @@ def _after_first_page(server):
 
 def test_the_spending_cap_stops_before_a_page_would_pass_it(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", x.TOKEN)
-    with x.XFake(n=25, clock=clock) as fake:
+    fake = x.XFake(n=25, clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake, spending_cap=20)
         with pytest.raises(CommandError):
             _collect(clock, source.name)
@@ -234,7 +242,8 @@ def test_the_spending_cap_stops_before_a_page_would_pass_it(monkeypatch, clock):
 
 def test_handle_changes_are_kept_as_observations(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", x.TOKEN)
-    with x.XFake(n=25, clock=clock) as fake:
+    fake = x.XFake(n=25, clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         _collect(clock, source.name)
         fake.users["1500000000000000002"]["username"] = "erika_neu"
@@ -248,7 +257,8 @@ def test_handle_changes_are_kept_as_observations(monkeypatch, clock):
 
 def test_a_disabled_source_is_not_collected(monkeypatch, clock):
     monkeypatch.setenv("X_BEARER_TOKEN", x.TOKEN)
-    with x.XFake(clock=clock) as fake:
+    fake = x.XFake(clock=clock)
+    with fake:
         source = PLATFORMS["x"].source(fake)
         call_command("sources", "disable", source.name, stdout=_Null())
         with pytest.raises(CommandError, match="not collected"):

@@ -105,9 +105,9 @@ class Command(BaseCommand):
                 "yes" if s.enabled else "no",
                 f"{s.every_minutes} min" if s.every_minutes else "",
                 f"{s.next_run_at:%Y-%m-%d %H:%M}" if s.next_run_at else "",
-                s.last_status or "never",  # type: ignore[attr-defined]
-                str(s.last_imported or 0),  # type: ignore[attr-defined]
-                (s.last_error or "")[:60],  # type: ignore[attr-defined]
+                s.last_status or "never",
+                str(s.last_imported or 0),
+                (s.last_error or "")[:60],
             )
         console = Console(file=cast(IO[str], self.stdout), width=200)
         console.print(table)
