@@ -29,6 +29,7 @@ from criteria import services
 from criteria.forms import NewRuleSetForm, RuleForm
 from criteria.models import Rule, RuleSet
 from criteria.query import lint
+from evidence.highlight import highlight
 from oversight.roles import Role, roles_of
 
 _READ = {Role.OPERATOR, Role.LEAD, Role.OVERSIGHT}
@@ -103,20 +104,7 @@ def _diagnostics(query: str) -> list[_Diagnostic]:
 
 def _marked(text: str, spans: Iterable[tuple[int, int]]) -> SafeString:
     """``text`` escaped, with each span (clipped, merged) wrapped in ``<mark>``."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    parts, position = [], 0
-    for start, end in merged:
-        parts += [html.escape(text[position:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
-        position = end
-    parts.append(html.escape(text[position:]))
-    return mark_safe("".join(parts))  # noqa: S308 -- every character of the text is escaped above
+    return mark_safe(highlight(text, spans))  # noqa: S308 -- highlight() escapes every character of the text
 
 
 _TOKENS = re.compile(r"\s+|[^\s]+")

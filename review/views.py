@@ -21,12 +21,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from criteria.models import Hit
+from evidence.highlight import highlight
 from evidence.models import Account, Post
 from linkage.models import Link
 from oversight.roles import Role, roles_of
 from review import services
 from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
-from review.highlight import highlight
 from review.models import Case, Decision
 from review.waterfall import Bar, waterfall
 from review.workflow import State

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from review.highlight import highlight, merge_spans
+from evidence.highlight import highlight, merge_spans
 
 
 def test_it_wraps_each_span_in_mark() -> None:
