@@ -32,7 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import pyarrow as pa  # type: ignore[import-untyped]  # no stubs; splink's own dependency
+import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
