@@ -361,6 +361,7 @@ def _posts(rng: random.Random, accounts: list[_Account], total: int, breaches: i
     member_accounts = [a for a in accounts if a.member_index is not None]
     breach_slots = set(rng.sample(range(total), breaches))
     codes = list(_BREACHES)
+    latest: dict[str, str] = {}
     for n in range(total):
         created = BASE_TIME + timedelta(seconds=rng.randint(0, span))
         town = rng.choice(TOWNS)[0]
@@ -371,15 +372,11 @@ def _posts(rng: random.Random, accounts: list[_Account], total: int, breaches: i
             account = rng.choice(accounts)
             text = rng.choice(_BENIGN).format(town=town)
         kind = rng.choices(["post", "reply", "quote"], weights=[80, 15, 5])[0]
-        parent = f"{n - 1}" if kind != "post" and n else ""
-        yield _post(
-            f"{account.platform[:2]}{n}",
-            account,
-            text,
-            created,
-            kind,
-            f"{account.platform[:2]}{parent}" if parent else "",
-        )
+        # Replies and quotes answer the latest post on the same platform.
+        parent = latest.get(account.platform, "") if kind != "post" else ""
+        post_id = f"{account.platform[:2]}{n}"
+        latest[account.platform] = post_id
+        yield _post(post_id, account, text, created, kind if parent else "post", parent)
 
 
 def _facebook_comments(rng: random.Random, count: int) -> Iterator[dict[str, Any]]:
