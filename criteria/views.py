@@ -30,7 +30,7 @@ from criteria.forms import NewRuleSetForm, RuleForm
 from criteria.models import Rule, RuleSet
 from criteria.query import lint
 from evidence.highlight import highlight
-from oversight.roles import Role, roles_of
+from oversight.roles import Role, request_roles
 
 _READ = {Role.OPERATOR, Role.LEAD, Role.OVERSIGHT}
 _WRITE = {Role.OPERATOR, Role.LEAD}
@@ -42,17 +42,8 @@ _READ_ONLY = "oversight reads every rule set but does not change them or see mem
 # access: the one place that decides who may do what with a rule set
 
 
-def _roles(request: HttpRequest) -> set[Role]:
-    """The user's roles, looked up once per request."""
-    cached: set[Role] | None = getattr(request, "_assay_roles", None)
-    if cached is None:
-        cached = roles_of(request.user)
-        request._assay_roles = cached  # type: ignore[attr-defined]  # per-request cache on the request itself
-    return cached
-
-
 def _require(request: HttpRequest, *, write: bool) -> None:
-    roles = _roles(request)
+    roles = request_roles(request)
     if not roles & _READ:
         raise PermissionDenied(_NO_ACCESS)
     if write and not roles & _WRITE:
@@ -143,7 +134,9 @@ def list_rulesets(request: HttpRequest) -> HttpResponse:
         .order_by("name", "-version")
     )
     groups = [(name, list(rows)) for name, rows in groupby(versions, key=attrgetter("name"))]
-    return render(request, "criteria/rulesets.html", {"groups": groups, "can_write": bool(_roles(request) & _WRITE)})
+    return render(
+        request, "criteria/rulesets.html", {"groups": groups, "can_write": bool(request_roles(request) & _WRITE)}
+    )
 
 
 @dataclass
@@ -161,7 +154,7 @@ class _RuleRow:
 def show_ruleset(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     """One version in full: every rule, its query, clause and severity; edit and approval where allowed."""
     ruleset = _get_ruleset_for_user(request, ruleset_id)
-    can_write = bool(_roles(request) & _WRITE)
+    can_write = bool(request_roles(request) & _WRITE)
     rules = [_RuleRow(r, _diagnostics(r.query)) for r in ruleset.rules.order_by("severity", "code")]
     others = list(
         RuleSet.objects.filter(name=ruleset.name)

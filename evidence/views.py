@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evidence.collect import request_collection
 from evidence.models import CollectionRun, Source
-from oversight.roles import Role, roles_of
+from oversight.roles import Role, request_roles
 from oversight.services import record as audit
 
 FULL, COUNTS = "full", "counts"
@@ -30,7 +30,7 @@ QUARANTINE_PAGE = 50
 
 def _access(request: HttpRequest) -> str:
     """FULL for operators and leads, COUNTS for oversight; others may not see sources at all."""
-    roles = roles_of(request.user)
+    roles = request_roles(request)
     if roles & {Role.OPERATOR, Role.LEAD}:
         return FULL
     if Role.OVERSIGHT in roles:
@@ -73,7 +73,7 @@ def show_source(request: HttpRequest, source_id: int) -> HttpResponse:
     context = {
         "source": source,
         "runs": runs,
-        "can_collect": Role.OPERATOR in roles_of(request.user),
+        "can_collect": Role.OPERATOR in request_roles(request),
         "refresh": bool(source.queued_at) or running,
     }
     return render(request, "evidence/source.html", context)
@@ -96,7 +96,7 @@ def show_run(request: HttpRequest, run_id: int) -> HttpResponse:
 def collect_now(request: HttpRequest, source_id: int) -> HttpResponse:
     """Queue a collection of this source for the worker (operators only)."""
     source = _get_source_for_user(request, source_id)
-    if Role.OPERATOR not in roles_of(request.user):
+    if Role.OPERATOR not in request_roles(request):
         raise PermissionDenied("only operators start collections")
     if not source.enabled:
         messages.error(request, f"{source.name} is disabled; enable it before collecting.")

@@ -34,3 +34,12 @@ def roles_of(user: Any) -> set[Role]:
 
 def has_role(user: Any, *roles: Role) -> bool:
     return bool(roles_of(user) & set(roles))
+
+
+def request_roles(request: Any) -> set[Role]:
+    """The signed-in user's roles, looked up once per request (views ask several times)."""
+    cached: set[Role] | None = getattr(request, "_assay_roles", None)
+    if cached is None:
+        cached = roles_of(request.user)
+        request._assay_roles = cached
+    return cached

@@ -24,7 +24,7 @@ from criteria.models import Hit
 from evidence.highlight import highlight
 from evidence.models import Account, Post
 from linkage.models import Link
-from oversight.roles import Role, roles_of
+from oversight.roles import Role, request_roles
 from review import services
 from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
 from review.models import Case, Decision
@@ -41,18 +41,9 @@ _SEE_ALL = {Role.OPERATOR, Role.LEAD}
 # access: the one place that decides who sees which case
 
 
-def _roles(request: HttpRequest) -> set[Role]:
-    """The user's roles, looked up once per request."""
-    cached: set[Role] | None = getattr(request, "_assay_roles", None)
-    if cached is None:
-        cached = roles_of(request.user)
-        request._assay_roles = cached  # type: ignore[attr-defined]  # per-request cache on the request itself
-    return cached
-
-
 def _cases_visible_to(request: HttpRequest) -> QuerySet[Case]:
     """Need-to-know: leads and operators see every case, reviewers their own, anyone else none."""
-    roles = _roles(request)
+    roles = request_roles(request)
     if roles & _SEE_ALL:
         return Case.objects.all()
     if Role.REVIEWER in roles:
@@ -132,7 +123,7 @@ def show_queue(request: HttpRequest) -> HttpResponse:
     else:
         cases = visible if chosen == "all" else visible.filter(state=chosen)
     page = Paginator(_ordered_for_queue(cases), PAGE_SIZE).get_page(request.GET.get("page"))
-    can_assign = bool(_roles(request) & _SEE_ALL)
+    can_assign = bool(request_roles(request) & _SEE_ALL)
     context = {
         "page": page,
         "rows": _queue_rows(list(page.object_list)),
@@ -189,7 +180,7 @@ def _links(case: Case, accounts: list[Account]) -> list[_LinkView]:
 
 
 def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
-    roles = _roles(request)
+    roles = request_roles(request)
     evidence = _evidence(case)
     accounts = list({e.post.account_id: e.post.account for e in evidence if e.post.account is not None}.values())
     decisions = list(case.decisions.select_related("reviewer", "signed_off_by", "sent_back_by"))
