@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,14 +41,15 @@ from evidence.connectors.x import derive_response, tweet_record
 MAX_LINE_BYTES = 5_000_000  # a twarc line is a whole API page
 
 
-class _LineReader:
+class _LineReader(ABC):
     name = ""
     version = "1"
     platform = "file"
     lines_per_page = 1000
 
+    @abstractmethod
     def derive(self, item: Any, position: str) -> Derived:
-        raise NotImplementedError
+        """What one decoded line gives: records, rejects, deletions."""
 
     def read(self, stream: IO[bytes], start_line: int = 0) -> Iterator[tuple[int, Derived]]:
         """(line number, what the line gave) for each non-blank line after ``start_line``."""

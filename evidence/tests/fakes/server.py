@@ -16,6 +16,7 @@ import contextlib
 import json
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -84,7 +85,7 @@ def fixture_reply(platform: str, name: str, **headers: str) -> Reply:
     return Reply.json(response["status"], response["body"], merged)
 
 
-class FakeServer:
+class FakeServer(ABC):
     """Subclasses implement :meth:`route`; this class does HTTP, scripting, time and the request log."""
 
     platform = ""
@@ -140,8 +141,9 @@ class FakeServer:
             self._blocked = None
         return self.route(path, params, headers)
 
+    @abstractmethod
     def route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
-        raise NotImplementedError
+        """The platform's answer to a request that no script or rate-limit window intercepted."""
 
     def rate_limit(self, seconds: float = 30) -> Scripted:
         """A rate-limit reply whose window really holds: requests before the reset get it again."""
@@ -153,9 +155,9 @@ class FakeServer:
 
         return reply
 
+    @abstractmethod
     def rate_limit_reply(self, reset: float) -> Reply:
         """The platform's rate-limit response, with its reset header pointing at ``reset``."""
-        raise NotImplementedError
 
 
 class _Server(ThreadingHTTPServer):
