@@ -8,9 +8,10 @@ boolean, X filtered-stream rules, Lucene); ``docs/rules.md`` documents it with e
     and_expr := unary ( "AND"? unary )*            # juxtaposition is an implicit AND
     unary    := ( "NOT" | "-" ) unary | near
     near     := atom ( ( "NEAR/n" | "ONEAR/n" ) atom )?
-    atom     := "(" or_expr ")" | term | field
+    atom     := "(" or_expr ")" | term | field | predicate
     term     := word | word* | "phrase" | #tag | @name | $cash | emoji | raw:x | /regex/
     field    := from:x | lang:x | is:x | has:x | url:x | date:a..b | since:d | until:d
+    predicate := offensive>t | like:"example text">t   # classifier scores, t a number (linted: 0 < t < 1)
 
 AND binds tighter than OR, NEAR tighter than AND, and NOT/- tighter than all. Operators are
 upper case; ``NEAR/n`` is also accepted in lower case because the ``/n`` makes it unambiguous.
@@ -34,10 +35,12 @@ __all__ = [
     "Node",
     "Not",
     "Or",
+    "Predicate",
     "QueryError",
     "Term",
     "lint",
     "parse",
+    "predicates",
     "terms",
 ]
 
@@ -121,6 +124,22 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class Predicate:
+    """A classifier score above a threshold: ``offensive>0.8``, ``like:"example text">0.7``.
+
+    Scored by an optional model (``criteria.classifiers``, the ``ml`` extra); ``example`` is ""
+    for ``offensive``. ``at`` is where the threshold is written.
+    """
+
+    kind: Literal["offensive", "like"]
+    example: str
+    threshold: float
+    pos: int
+    end: int
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Node, ...]
     pos: int
@@ -149,20 +168,31 @@ class Near:
     pos: int
 
 
-Node: TypeAlias = Term | Field | And | Or | Not | Near
+Node: TypeAlias = Term | Field | Predicate | And | Or | Not | Near
 
 
 def terms(node: Node) -> list[Term]:
     """Every term in the tree, left to right."""
     if isinstance(node, Term):
         return [node]
-    if isinstance(node, Field):
+    if isinstance(node, Field | Predicate):
         return []
     if isinstance(node, Not):
         return terms(node.child)
     if isinstance(node, Near):
         return terms(node.left) + terms(node.right)
     return [t for child in node.children for t in terms(child)]
+
+
+def predicates(node: Node) -> list[Predicate]:
+    """Every classifier predicate in the tree, left to right."""
+    if isinstance(node, Predicate):
+        return [node]
+    if isinstance(node, Not):
+        return predicates(node.child)
+    if isinstance(node, And | Or):
+        return [p for child in node.children for p in predicates(child)]
+    return []
 
 
 # --- tokenizer -----------------------------------------------------------------------------------
@@ -183,6 +213,8 @@ _NEAR = re.compile(r"(O?NEAR)/(\d+)$", re.IGNORECASE)
 _FIELD_PREFIX = re.compile(r"([A-Za-z]{1,12}):")
 _STOP = frozenset(' \t\r\n\f\v()"')
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
+_OFFENSIVE = re.compile(r"offensive([<>]=?|=)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d*\.?\d+$")
 
 
 def _is_emoji(ch: str) -> bool:
@@ -272,14 +304,52 @@ class _Lexer:
             return _Tok("NEAR", start, i, text, distance=int(near.group(2)), ordered=near.group(1).upper() == "ONEAR")
         if text in ("NEAR", "ONEAR"):
             raise self.error(f"{text} needs a distance", start, f"write {text.upper()}/5 for 'within 5 words'")
+        offensive = _OFFENSIVE.match(text)
+        if offensive:
+            return self.offensive(start, offensive, i)
         field = _FIELD_PREFIX.match(text)
         if field:
             return self.field(start, field.group(1), i)
         return _Tok("TERM", start, i, node=self.bare_term(text, start, i))
 
+    def offensive(self, start: int, match: re.Match[str], end: int) -> _Tok:
+        if match.group(1) != ">":
+            raise self.error(
+                f"'offensive{match.group(1)}' is not supported",
+                start + match.start(1),
+                "write offensive>0.8 (scores above 0.8); NOT offensive>0.8 for the rest",
+            )
+        at = start + match.end()
+        threshold = self.threshold(self.q[at:end], at, "e.g. offensive>0.8")
+        return _Tok("FIELD", start, end, node=Predicate("offensive", "", threshold, start, end, at))
+
+    def like(self, start: int, vstart: int) -> _Tok:
+        q = self.q
+        example_hint = 'e.g. like:"go back to where you came from">0.75'
+        if vstart >= len(q) or q[vstart] != '"':
+            raise self.error("like: needs an example text in quotes", start, example_hint)
+        example, close = self.quoted(vstart)
+        end = close
+        while end < len(q) and q[end] not in _STOP:
+            end += 1
+        self.i = end
+        if not q.startswith(">", close):
+            raise self.error(
+                'like:"…" needs a threshold', close, 'write >0.7 right after the closing quote: like:"example">0.7'
+            )
+        threshold = self.threshold(q[close + 1 : end], close + 1, example_hint)
+        return _Tok("FIELD", start, end, node=Predicate("like", example, threshold, start, end, close + 1))
+
+    def threshold(self, text: str, at: int, hint: str) -> float:
+        if not _NUMBER.match(text):
+            raise self.error("a threshold must be a number between 0 and 1", at, hint)
+        return float(text)
+
     def field(self, start: int, name: str, end: int) -> _Tok:
         lname = name.lower()
         vstart = start + len(name) + 1
+        if lname == "like":
+            return self.like(start, vstart)
         if lname not in FIELDS:
             raise self.error(
                 f"unknown field '{name}:'",
@@ -519,7 +589,71 @@ def _lint_tree(node: Node, query: str) -> list[Diagnostic]:
         )
     out += [d for t in all_terms for d in _lint_term(t)]
     out += _lint_nodes(node, query)
+    out += _lint_predicates(node)
     return out
+
+
+_PREDICATE_SYNTAX = {"offensive": "offensive>0.8", "like": 'like:"go back to where you came from">0.75'}
+
+
+def _lint_predicates(node: Node) -> list[Diagnostic]:
+    """Classifier predicates: thresholds, examples, the ``ml`` extra, and the cost of scoring every post.
+
+    A predicate counts as a positive term (a post must score above the threshold), so
+    ``offensive>0.9`` alone is a valid rule; it is warned about because it scores every post.
+    """
+    found = predicates(node)
+    if not found:
+        return []
+    from criteria.classifiers import INSTALL, missing_modules  # local: classifiers imports this module
+
+    out: list[Diagnostic] = []
+    checked: set[str] = set()
+    for pred in found:
+        if not 0 < pred.threshold < 1:
+            out.append(
+                Diagnostic(
+                    "error",
+                    f"threshold {pred.threshold:g} is not between 0 and 1",
+                    pred.at,
+                    f"scores run from 0 to 1, e.g. {_PREDICATE_SYNTAX[pred.kind]}",
+                )
+            )
+        if pred.kind == "like" and not pred.example.strip():
+            out.append(Diagnostic("error", "like: needs an example text", pred.pos, _PREDICATE_SYNTAX["like"]))
+        missing = [] if pred.kind in checked else missing_modules(pred.kind)
+        checked.add(pred.kind)
+        if missing:
+            out.append(
+                Diagnostic(
+                    "error",
+                    f"{pred.kind} needs the ml extra, which is not installed",
+                    pred.pos,
+                    f"{INSTALL} (missing: {', '.join(missing)})",
+                )
+            )
+    if not _needs_literal(node):
+        out.append(
+            Diagnostic(
+                "warning",
+                "this rule runs a classifier on every post",
+                found[0].pos,
+                "slow on big runs: add keywords so only posts containing them are scored, "
+                "e.g. offensive>0.8 AND (scum OR vermin)",
+            )
+        )
+    return out
+
+
+def _needs_literal(node: Node) -> bool:
+    """Whether a post can only match by containing one of the rule's terms."""
+    if isinstance(node, Term | Near):
+        return True
+    if isinstance(node, And):
+        return any(_needs_literal(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_needs_literal(c) for c in node.children)
+    return False
 
 
 def _positive(node: Node) -> bool:
