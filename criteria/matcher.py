@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -147,20 +148,84 @@ def _fold_word(word: str) -> str:
 def normalize(text: str) -> str:
     """The form both rules and posts are matched in: folded, lower case, accentless, single-spaced.
 
-    Equal to folding each character alone (:func:`normalize_slowly`, the specification), but done
-    a word at a time with a cache of folded words: social text is Zipfian, so most words are hits.
+    Equal to folding each character alone (:func:`normalize_slowly`, the specification), but in
+    C nearly all the way: most characters fold to exactly their ``str.casefold()`` (checked for
+    every code point by the tests), so one regex pass folds the rest (accented letters, combining
+    marks, format and compatibility characters, lone surrogates), ``casefold`` does the others, and
+    whitespace runs collapse last. Folded outputs are casefold fixpoints, so the order is safe.
     """
     if text.isascii():
         low = text.lower()
         if "  " in low or not low.isprintable() or low[:1] == " " or low[-1:] == " ":
             return " ".join(low.split())
         return low
-    get = _WORDS.get
-    parts = [get(word) or _fold_word(word) for word in text.split()]
-    norm = " ".join(parts)
-    if "  " in norm or norm[:1] == " " or norm[-1:] == " ":
-        return " ".join(norm.split())  # a word folded to nothing, or to several
+    norm = _OTHERS.pattern.sub(_fold_run, text).casefold()
+    if _OTHERS.stale >= 32:
+        _OTHERS.maybe_rebuild()
+    if "  " in norm or not norm.isprintable() or norm[:1] == " " or norm[-1:] == " ":
+        return " ".join(norm.split())  # whitespace (all of it is unprintable but the space) or folds
     return norm
+
+
+class _Others:
+    """A regex for the non-ASCII characters not yet known to fold to their ``casefold``.
+
+    Characters are classified 128 code points at a time as posts bring them; the regex is rebuilt
+    when enough new ones were met, but never so often that rebuilding takes over 10% of the time.
+    Whitespace counts as known: the final collapse turns every run of it into one space.
+    """
+
+    def __init__(self) -> None:
+        self.simple: set[int] = set()
+        self.blocks: set[int] = set()
+        self.pattern: re.Pattern[str] = re.compile(r"[^\x00-\x7f]+")
+        self.stale = 0
+        self.built_at = 0.0
+        self.cost = 0.0
+
+    def classify(self, run: str) -> None:
+        for ch in run:
+            block = ord(ch) >> 7
+            if block in self.blocks:
+                continue
+            self.blocks.add(block)
+            for cp in range(block << 7, (block + 1) << 7):
+                other = chr(cp)
+                if other.isspace() or _FOLD[cp] == other.casefold():
+                    self.simple.add(cp)
+
+    def maybe_rebuild(self) -> None:
+        now = time.perf_counter()
+        if now - self.built_at < 10 * self.cost:
+            return
+        ranges: list[list[int]] = []
+        for cp in sorted(self.simple):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+        body = "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+        self.pattern = re.compile(f"[^\\x00-\\x7f{body}]+")
+        self.stale = 0
+        self.built_at = time.perf_counter()
+        self.cost = self.built_at - now
+
+
+_OTHERS = _Others()
+_RUNS: dict[str, str] = {}
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    run = match.group()
+    folded = _RUNS.get(run)
+    if folded is None:
+        _OTHERS.classify(run)
+        if any(ord(ch) in _OTHERS.simple for ch in run):
+            _OTHERS.stale += 1  # the regex stopped at characters casefold alone would fold right
+        if len(_RUNS) >= _WORD_CACHE_SIZE:
+            _RUNS.clear()
+        folded = _RUNS[run] = run.translate(_FOLD)
+    return folded
 
 
 def normalize_slowly(text: str) -> tuple[str, list[int]]:
@@ -568,7 +633,10 @@ class Matcher:
         keys: dict[str, list[_Entry]] = {}
         for t in self._terms:
             keys.setdefault(t.key, []).append((t.tid, len(t.key), t.mode, t.left, t.right))
-        self._scanner = build_scanner(engine, {k: tuple(v) for k, v in keys.items()})
+        boundaries = {
+            key: (all(e[3] for e in entries), all(e[4] for e in entries)) for key, entries in keys.items()
+        }
+        self._scanner = build_scanner(engine, {k: tuple(v) for k, v in keys.items()}, boundaries)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -592,13 +660,43 @@ class Matcher:
             yield from self._match_chunk(chunk)
 
     def _match_chunk(self, chunk: list[PostView]) -> Iterator[list[RuleMatch]]:
-        norms = [normalize(post.text) for post in chunk]
-        evaluate = self._evaluate
-        for post, norm, hits in zip(chunk, norms, self._scanner.scan_many(norms), strict=True):
-            yield evaluate(post, norm, hits) if hits else self._no_hits(post, norm)
+        yield from self._match_plain(chunk)
 
-    def _no_hits(self, post: PostView, norm: str) -> list[RuleMatch]:
-        return self._evaluate(post, norm, ()) if self._always else []
+    def _match_plain(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
+        """The whole chunk in one scan; Python looks only at posts with hits (and rules needing none)."""
+        norms = [normalize(post.text) for post in chunk]
+        found = self._scanner.scan_batch(norms)
+        evaluate = self._evaluate
+        if self._always:
+            return [evaluate(post, norm, found.get(k, ())) for k, (post, norm) in enumerate(zip(chunk, norms))]
+        out: list[list[RuleMatch]] = [[] for _ in chunk]
+        for k, hits in found.items():
+            out[k] = evaluate(chunk[k], norms[k], hits)
+        return out
+
+    def _match_scored(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
+        """Matching with classifier predicates (``offensive>0.8``), cheap before expensive.
+
+        Literal terms are checked first (``cheap_first`` orders AND/OR operands), so a predicate
+        is reached only for candidate rules whose literal part still allows a match. A score not
+        yet known counts as false and is noted; ``Scoring.run`` then scores all the noted ones of
+        the chunk in one call per model and evaluates those posts again. Each hit carries the
+        scores computed for its rule's predicates as evidence.
+        """
+        scoring = self._scoring
+        assert scoring is not None
+        norms = [normalize(post.text) for post in chunk]
+        scans = self._scanner.scan_many(norms)
+        items = [(post, norm, tuple(hits)) for post, norm, hits in zip(chunk, norms, scans, strict=True)]
+        results = scoring.run(items, lambda item: self._evaluate(*item))
+        out = []
+        for post, matches in zip(chunk, results, strict=True):
+            for i, m in enumerate(matches):
+                scores = scoring.evidence(m.key, post.text)
+                if scores:
+                    matches[i] = replace(m, scores=scores)
+            out.append(matches)
+        return out
 
     def _evaluate(self, post: PostView, norm: str, hits: Iterable[tuple[int, _Entries]]) -> list[RuleMatch]:
         ctx = _Ctx(post, norm, {})

@@ -12,14 +12,18 @@ pyahocorasick is the default (wheels everywhere); Hyperscan is an optional extra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeAlias, TypeVar
 
-__all__ = ["ENGINES", "Scanner", "build_scanner"]
+__all__ = ["ENGINES", "Boundaries", "Scanner", "build_scanner"]
 
 P = TypeVar("P")
 P_co = TypeVar("P_co", covariant=True)
 
 ENGINES = ("ahocorasick", "hyperscan")
+
+Boundaries: TypeAlias = tuple[bool, bool]
+"""Per key: whether *every* use of it needs a word boundary before it, and after it. An engine may
+drop occurrences that certainly lack one (never one that might have it); the matcher checks the rest."""
 
 
 class Scanner(Protocol[P_co]):
@@ -31,6 +35,10 @@ class Scanner(Protocol[P_co]):
         """``scan`` for each text; an engine may scan them all in one call."""
         ...
 
+    def scan_batch(self, texts: Sequence[str]) -> Mapping[int, Sequence[tuple[int, P_co]]]:
+        """Like ``scan_many``, but only the indices of texts with hits appear (one call, sparse)."""
+        ...
+
 
 class _Empty:
     def scan(self, text: str) -> tuple[()]:
@@ -39,9 +47,12 @@ class _Empty:
     def scan_many(self, texts: Sequence[str]) -> list[tuple[()]]:
         return [()] * len(texts)
 
+    def scan_batch(self, texts: Sequence[str]) -> dict[int, tuple[()]]:
+        return {}
 
-def build_scanner(engine: str, keys: Mapping[str, P]) -> Scanner[P]:
-    """A scanner for ``keys`` on ``engine`` ("ahocorasick" or "hyperscan")."""
+
+def build_scanner(engine: str, keys: Mapping[str, P], boundaries: Mapping[str, Boundaries] | None = None) -> Scanner[P]:
+    """A scanner for ``keys`` on ``engine`` ("ahocorasick" or "hyperscan"); see :data:`Boundaries`."""
     if engine not in ENGINES:
         raise ValueError(f"unknown matcher engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if not keys:
@@ -49,7 +60,7 @@ def build_scanner(engine: str, keys: Mapping[str, P]) -> Scanner[P]:
     if engine == "hyperscan":
         from criteria.engines.hyperscan import HyperscanScanner
 
-        return HyperscanScanner(keys)
+        return HyperscanScanner(keys, boundaries)
     from criteria.engines.ahocorasick import AhoCorasickScanner
 
     return AhoCorasickScanner(keys)

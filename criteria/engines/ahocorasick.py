@@ -25,13 +25,26 @@ class AhoCorasickScanner(Generic[P]):
         return self._iter(text)  # type: ignore[no-any-return]
 
     def scan_many(self, texts: Sequence[str]) -> list[list[tuple[int, P]]]:
-        """One automaton walk over all texts joined by newlines (which no key or text contains)."""
-        out: list[list[tuple[int, P]]] = [[] for _ in texts]
-        bases = list(accumulate((len(t) + 1 for t in texts), initial=0))
-        k, base, nxt = 0, 0, bases[1] if texts else 0
+        found = self.scan_batch(texts)
+        return [found.get(k, []) for k in range(len(texts))]
+
+    def scan_batch(self, texts: Sequence[str]) -> dict[int, list[tuple[int, P]]]:
+        """One automaton walk over all texts joined by newlines (which no key or text contains).
+
+        Only texts with hits get an entry.
+        """
+        out: dict[int, list[tuple[int, P]]] = {}
+        if not texts:
+            return out
+        bases: list[int] | None = None
+        k, base, nxt = 0, 0, 0
+        hits: list[tuple[int, P]] = []
         for end, payload in self._iter("\n".join(texts)):
             if end >= nxt:
+                if bases is None:
+                    bases = list(accumulate(map(len, texts), lambda total, n: total + n + 1, initial=0))
                 k = bisect_right(bases, end) - 1
                 base, nxt = bases[k], bases[k + 1]
-            out[k].append((end - base, payload))
+                hits = out.setdefault(k, [])
+            hits.append((end - base, payload))
         return out

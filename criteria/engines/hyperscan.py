@@ -1,4 +1,11 @@
-"""Hyperscan (optional extra): all keys compiled as pure literals into one block-mode database.
+"""Hyperscan (optional extra): all keys compiled into one block-mode database.
+
+Keys are matched as raw UTF-8 bytes. Where every use of a key needs a word boundary and the key
+begins (or ends) with an ASCII word character, its pattern carries Hyperscan's ASCII ``\\b`` on
+that side: an ASCII letter, digit or ``_`` next to the key is a Unicode word character too, so the
+engine only drops occurrences that are certainly not whole words, and the matcher still checks the
+rest (Hyperscan refuses ``\\b`` in UCP mode, so Unicode neighbours are left to it). This keeps
+"rat" in "ratio" from ever reaching Python.
 
 Hyperscan reports UTF-8 *byte* end offsets; the scanner converts them to character offsets (a
 no-op for ASCII text, which is most posts). Lone surrogates never reach it: normalisation maps
@@ -17,22 +24,44 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the hyperscan matcher engine needs the optional extra: pip install 'assay[hyperscan]'") from exc
 
+from criteria.engines import Boundaries
+
 P = TypeVar("P")
+
+_ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _pattern(key: str, left: bool, right: bool) -> bytes:
+    raw = key.encode("utf-8")
+    body = b"".join(bytes([b]) if b in _ASCII_WORD else b"\\x%02x" % b for b in raw)
+    if left and raw[0] in _ASCII_WORD:
+        body = b"\\b" + body
+    if right and raw[-1] in _ASCII_WORD:
+        body += b"\\b"
+    return body
 
 
 class HyperscanScanner(Generic[P]):
-    def __init__(self, keys: Mapping[str, P]) -> None:
+    def __init__(self, keys: Mapping[str, P], boundaries: Mapping[str, Boundaries] | None = None) -> None:
         self.payloads: list[P] = list(keys.values())
-        patterns = [key.encode("utf-8") for key in keys]
+        bounds = boundaries or {}
+        patterns = [_pattern(key, *bounds.get(key, (False, False))) for key in keys]
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self.db.compile(expressions=patterns, ids=list(range(len(patterns))), flags=0, literal=True)
+        self.db.compile(expressions=patterns, ids=list(range(len(patterns))), flags=0)
         self.scratch = hyperscan.Scratch(self.db)
 
     def scan(self, text: str) -> list[tuple[int, P]]:
-        return self.scan_many([text])[0]
+        return self.scan_batch([text]).get(0, [])
 
     def scan_many(self, texts: Sequence[str]) -> list[list[tuple[int, P]]]:
-        """One Hyperscan call over all texts joined by newlines (which no key or text contains)."""
+        found = self.scan_batch(texts)
+        return [found.get(k, []) for k in range(len(texts))]
+
+    def scan_batch(self, texts: Sequence[str]) -> dict[int, list[tuple[int, P]]]:
+        """One Hyperscan call over all texts joined by newlines (which no key or text contains).
+
+        Only texts with hits get an entry; nothing per text is built in Python otherwise.
+        """
         data = "\n".join(texts).encode("utf-8")
         hits: list[tuple[int, int]] = []
         append = hits.append
@@ -41,17 +70,27 @@ class HyperscanScanner(Generic[P]):
             append((end, pattern_id))
 
         self.db.scan(data, match_event_handler=on_match, scratch=self.scratch)
-        out: list[list[tuple[int, P]]] = [[] for _ in texts]
+        out: dict[int, list[tuple[int, P]]] = {}
         if not hits:
             return out
-        lengths = [len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts]
-        bases = list(accumulate((n + 1 for n in lengths), initial=0))
+        if len(data) == sum(map(len, texts)) + len(texts) - 1:  # all ASCII: bytes are characters
+            bases = list(accumulate(map(len, texts), lambda total, n: total + n + 1, initial=0))
+            ascii_only = True
+        else:
+            sizes = map(len, map(str.encode, texts))
+            bases = list(accumulate(sizes, lambda total, n: total + n + 1, initial=0))
+            ascii_only = False
         payloads = self.payloads
+        k, base, nxt = 0, 0, bases[1]
         for end, pid in hits:
-            k = bisect_right(bases, end - 1) - 1
-            local = end - bases[k]
-            text = texts[k]
-            if lengths[k] != len(text):  # not ASCII: byte offset -> character offset
-                local = len(data[bases[k] : bases[k] + local].decode("utf-8"))
-            out[k].append((local - 1, payloads[pid]))
+            if not base <= end - 1 < nxt:
+                k = bisect_right(bases, end - 1) - 1
+                base, nxt = bases[k], bases[k + 1]
+            local = end - base
+            if not ascii_only and nxt - base - 1 != len(texts[k]):  # byte offset -> character offset
+                local = len(data[base : base + local].decode("utf-8"))
+            if k in out:
+                out[k].append((local - 1, payloads[pid]))
+            else:
+                out[k] = [(local - 1, payloads[pid])]
         return out
