@@ -633,9 +633,7 @@ class Matcher:
         keys: dict[str, list[_Entry]] = {}
         for t in self._terms:
             keys.setdefault(t.key, []).append((t.tid, len(t.key), t.mode, t.left, t.right))
-        boundaries = {
-            key: (all(e[3] for e in entries), all(e[4] for e in entries)) for key, entries in keys.items()
-        }
+        boundaries = {key: (all(e[3] for e in entries), all(e[4] for e in entries)) for key, entries in keys.items()}
         self._scanner = build_scanner(engine, {k: tuple(v) for k, v in keys.items()}, boundaries)
 
     def __len__(self) -> int:
@@ -668,34 +666,11 @@ class Matcher:
         found = self._scanner.scan_batch(norms)
         evaluate = self._evaluate
         if self._always:
-            return [evaluate(post, norm, found.get(k, ())) for k, (post, norm) in enumerate(zip(chunk, norms))]
+            pairs = zip(chunk, norms, strict=True)
+            return [evaluate(post, norm, found.get(k, ())) for k, (post, norm) in enumerate(pairs)]
         out: list[list[RuleMatch]] = [[] for _ in chunk]
         for k, hits in found.items():
             out[k] = evaluate(chunk[k], norms[k], hits)
-        return out
-
-    def _match_scored(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
-        """Matching with classifier predicates (``offensive>0.8``), cheap before expensive.
-
-        Literal terms are checked first (``cheap_first`` orders AND/OR operands), so a predicate
-        is reached only for candidate rules whose literal part still allows a match. A score not
-        yet known counts as false and is noted; ``Scoring.run`` then scores all the noted ones of
-        the chunk in one call per model and evaluates those posts again. Each hit carries the
-        scores computed for its rule's predicates as evidence.
-        """
-        scoring = self._scoring
-        assert scoring is not None
-        norms = [normalize(post.text) for post in chunk]
-        scans = self._scanner.scan_many(norms)
-        items = [(post, norm, tuple(hits)) for post, norm, hits in zip(chunk, norms, scans, strict=True)]
-        results = scoring.run(items, lambda item: self._evaluate(*item))
-        out = []
-        for post, matches in zip(chunk, results, strict=True):
-            for i, m in enumerate(matches):
-                scores = scoring.evidence(m.key, post.text)
-                if scores:
-                    matches[i] = replace(m, scores=scores)
-            out.append(matches)
         return out
 
     def _evaluate(self, post: PostView, norm: str, hits: Iterable[tuple[int, _Entries]]) -> list[RuleMatch]:
