@@ -23,7 +23,9 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from itertools import islice, repeat
+from operator import attrgetter
+from typing import Any, TypeAlias, cast
 
 from criteria.engines import build_scanner
 from criteria.query import And, Field, Node, Not, Or, QueryError, Term, lint, parse, required_literal
@@ -648,21 +650,18 @@ class Matcher:
 
     def match_many(self, posts: Iterable[PostView | str], batch: int = 512) -> Iterator[list[RuleMatch]]:
         """``match`` over many posts, lazily, in order; posts are scanned ``batch`` at a time."""
-        chunk: list[PostView] = []
-        for post in posts:
-            chunk.append(PostView(text=post) if isinstance(post, str) else post)
-            if len(chunk) >= batch:
-                yield from self._match_chunk(chunk)
-                chunk = []
-        if chunk:
-            yield from self._match_chunk(chunk)
+        it = iter(posts)
+        while items := list(islice(it, batch)):
+            if any(map(isinstance, items, repeat(str))):
+                items = [PostView(text=post) if isinstance(post, str) else post for post in items]
+            yield from self._match_chunk(cast("list[PostView]", items))  # no str left
 
     def _match_chunk(self, chunk: list[PostView]) -> Iterator[list[RuleMatch]]:
         yield from self._match_plain(chunk)
 
     def _match_plain(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
         """The whole chunk in one scan; Python looks only at posts with hits (and rules needing none)."""
-        norms = [normalize(post.text) for post in chunk]
+        norms = list(map(normalize, map(_TEXT, chunk)))
         found = self._scanner.scan_batch(norms)
         evaluate = self._evaluate
         if self._always:
@@ -738,6 +737,9 @@ class Matcher:
                 spans = [m.span() for m in info.extra.finditer(ctx.norm) if m.end() > m.start()]
                 if spans:
                     found[tid] = spans
+
+
+_TEXT = attrgetter("text")
 
 
 def _rule(key: Hashable, ir: IR) -> _Rule:
