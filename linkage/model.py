@@ -26,6 +26,8 @@ import logging
 import math
 import os
 import re
+import tempfile
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -427,7 +429,11 @@ class _Session:
 
     def register(self, table: pa.Table, name: str | None = None) -> Any:
         if self.backend == "spark":
-            return self.db_api.register(self.db_api.spark.createDataFrame(table.to_pylist()), dataset_display_name=name)
+            # Spark's temporary views are shared by every session object in the process: a unique
+            # table name per register, while Splink still calls the dataset ``members``/``accounts``.
+            unique = f"assay_{name or 'input'}_{uuid.uuid4().hex[:12]}"
+            frame = self.db_api.spark.createDataFrame(table)
+            return self.db_api.register(frame, dataset_display_name=name or unique, table_name=unique)
         return self.db_api.register(table, dataset_display_name=name)
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:
@@ -447,14 +453,54 @@ def _make_db_api(backend: str) -> Any:
         return DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
     if backend == "spark":
         try:
-            from pyspark.sql import SparkSession
             from splink import SparkAPI
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
             raise LinkageError("the spark linkage backend needs pyspark: pip install 'assay[spark]'") from exc
-        url = os.environ.get("ASSAY_SPARK_URL", "local[2]")
-        spark = SparkSession.builder.master(url).appName("assay-linkage").getOrCreate()
-        return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+        spark, local = _spark_session()
+        # Locally, cached DataFrames break Splink's long query lineages cheaply; on a cluster,
+        # parquet files under the checkpoint directory do (Splink's default).
+        lineage = os.environ.get("ASSAY_SPARK_LINEAGE", "persist" if local else "parquet")
+        return SparkAPI(spark_session=spark, break_lineage_method=lineage)  # type: ignore[no-untyped-call]
     raise LinkageError(f"unknown linkage backend {backend!r}: choose 'duckdb' or 'spark'")
+
+
+def _spark_session() -> tuple[Any, bool]:
+    """The Spark session (``ASSAY_SPARK_URL``, default ``local[2]``) with Splink's similarity UDFs.
+
+    ``getOrCreate`` reuses a running session, so Spark starts once per process. Splink's jar of
+    Scala UDFs (Jaro-Winkler, Damerau-Levenshtein) must be on the classpath before the JVM starts;
+    a checkpoint directory is needed for Splink to break long lineages.
+    """
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as exc:
+        raise LinkageError("the spark linkage backend needs pyspark: pip install 'assay[spark]'") from exc
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    url = os.environ.get("ASSAY_SPARK_URL", "local[2]")
+    for name in ("py4j", "pyspark"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        spark = (
+            SparkSession.builder.master(url)
+            .appName("assay-linkage")
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.sql.shuffle.partitions", os.environ.get("ASSAY_SPARK_PARTITIONS", "8"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            # Splink's blocking excludes earlier rules' pairs with NOT (r1 OR r2 ...): inferring filters
+            # from those constraints is exponential in the number of rules (minutes for 300 rows).
+            .config("spark.sql.constraintPropagation.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except Exception as exc:  # no Java, or a cluster that does not answer
+        raise LinkageError(f"cannot start Spark at {url}: {exc}") from exc
+    context = spark.sparkContext
+    context.setLogLevel(os.environ.get("ASSAY_SPARK_LOG_LEVEL", "ERROR"))
+    if not context.getCheckpointDir():
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="assay-spark-"))
+    return spark, url.startswith("local")
 
 
 # ---------------------------------------------------------------------------------------------
