@@ -21,14 +21,15 @@ import re
 import time
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any, TypeAlias, cast
 
+from criteria.classifiers import Scorer, Scoring, cheap_first
 from criteria.engines import build_scanner
-from criteria.query import And, Field, Node, Not, Or, QueryError, Term, lint, parse, required_literal
+from criteria.query import And, Field, Node, Not, Or, Predicate, QueryError, Term, lint, parse, required_literal
 
 __all__ = [
     "Matcher",
@@ -61,6 +62,8 @@ Span: TypeAlias = tuple[int, int]
 class RuleMatch:
     key: Hashable
     spans: tuple[Span, ...]
+    scores: tuple[tuple[str, float], ...] = ()
+    """Classifier evidence: (predicate, score) for each predicate of the rule scored on this post."""
 
 
 # --- normalisation -------------------------------------------------------------------------------
@@ -402,7 +405,15 @@ class _IRNear:
     ordered: bool
 
 
-IR: TypeAlias = _IRTerm | _IRField | _IRNot | _IRAnd | _IROr | _IRNear
+@dataclass(frozen=True, slots=True)
+class _IRScore:
+    """A classifier predicate: ``test`` notes a score not yet known (``Matcher._match_scored``); ``known`` not."""
+
+    test: Callable[[PostView], bool]
+    known: Callable[[PostView], bool]
+
+
+IR: TypeAlias = _IRTerm | _IRField | _IRNot | _IRAnd | _IROr | _IRNear | _IRScore
 
 
 @dataclass(slots=True)
@@ -429,6 +440,7 @@ class _Rule:
 @dataclass
 class _Builder:
     terms: dict[tuple[str, str], _TermInfo] = field(default_factory=dict)
+    scoring: Scoring | None = None
 
     def term(self, term: Term) -> int:
         ident = (term.kind, term.value)
@@ -453,6 +465,10 @@ class _Builder:
             return _IRTerm(self.term(node))
         if isinstance(node, Field):
             return _IRField(_field_test(node))
+        if isinstance(node, Predicate):
+            assert self.scoring is not None  # the Matcher makes one when a rule has a predicate
+            test, known = self.scoring.test(node), self.scoring.known(node)
+            return _IRScore(lambda p: test(p.text), lambda p: known(p.text))
         if isinstance(node, Not):
             if isinstance(node.child, Not):  # NOT NOT x is x, spans included
                 return self.ir(node.child.child)
@@ -541,7 +557,7 @@ def _compile_check(ir: IR) -> Check:
     if isinstance(ir, _IRTerm):
         tid = ir.tid
         return lambda c: tid in c.found
-    if isinstance(ir, _IRField):
+    if isinstance(ir, _IRField | _IRScore):
         test = ir.test
         return lambda c: test(c.post)
     if isinstance(ir, _IRNot):
@@ -566,6 +582,8 @@ def _spans(ir: IR, c: _Ctx) -> list[Span] | None:
         return c.found.get(ir.tid)
     if isinstance(ir, _IRField):
         return [] if ir.test(c.post) else None
+    if isinstance(ir, _IRScore):
+        return [] if ir.known(c.post) else None
     if isinstance(ir, _IRNot):
         return None if _spans(ir.child, c) is not None else []
     if isinstance(ir, _IRNear):
@@ -619,8 +637,13 @@ _Entries: TypeAlias = tuple[_Entry, ...]
 class Matcher:
     """All rules of a rule set, compiled into one scan. Build it with :func:`compile_rules`."""
 
-    def __init__(self, rules: list[tuple[Hashable, Node]], engine: str) -> None:
-        builder = _Builder()
+    def __init__(
+        self, rules: list[tuple[Hashable, Node]], engine: str, scorers: Mapping[str, Scorer] | None = None
+    ) -> None:
+        self._scoring = Scoring.for_rules(rules, scorers)
+        if self._scoring is not None:
+            rules = [(key, cheap_first(node)) for key, node in rules]
+        builder = _Builder(scoring=self._scoring)
         self.engine = engine
         self._rules = [_rule(key, builder.ir(node)) for key, node in rules]
         self._terms = sorted(builder.terms.values(), key=lambda t: t.tid)
@@ -645,6 +668,8 @@ class Matcher:
         """The rules ``post`` matches, in key order, each with its spans in ``post.text``."""
         if isinstance(post, str):
             post = PostView(text=post)
+        if self._scoring is not None:
+            return self._match_scored([post])[0]
         norm = normalize(post.text)
         return self._evaluate(post, norm, self._scanner.scan(norm))
 
@@ -657,6 +682,9 @@ class Matcher:
             yield from self._match_chunk(cast("list[PostView]", items))  # no str left
 
     def _match_chunk(self, chunk: list[PostView]) -> Iterator[list[RuleMatch]]:
+        if self._scoring is not None:
+            yield from self._match_scored(chunk)
+            return
         yield from self._match_plain(chunk)
 
     def _match_plain(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
@@ -670,6 +698,30 @@ class Matcher:
         out: list[list[RuleMatch]] = [[] for _ in chunk]
         for k, hits in found.items():
             out[k] = evaluate(chunk[k], norms[k], hits)
+        return out
+
+    def _match_scored(self, chunk: list[PostView]) -> list[list[RuleMatch]]:
+        """Matching with classifier predicates (``offensive>0.8``), cheap before expensive.
+
+        Literal terms are checked first (``cheap_first`` orders AND/OR operands), so a predicate
+        is reached only for candidate rules whose literal part still allows a match. A score not
+        yet known counts as false and is noted; ``Scoring.run`` then scores all the noted ones of
+        the chunk in one call per model and evaluates those posts again. Each hit carries the
+        scores computed for its rule's predicates as evidence.
+        """
+        scoring = self._scoring
+        assert scoring is not None
+        norms = [normalize(post.text) for post in chunk]
+        scans = self._scanner.scan_many(norms)
+        items = [(post, norm, tuple(hits)) for post, norm, hits in zip(chunk, norms, scans, strict=True)]
+        results = scoring.run(items, lambda item: self._evaluate(*item))
+        out = []
+        for post, matches in zip(chunk, results, strict=True):
+            for i, m in enumerate(matches):
+                scores = scoring.evidence(m.key, post.text)
+                if scores:
+                    matches[i] = replace(m, scores=scores)
+            out.append(matches)
         return out
 
     def _evaluate(self, post: PostView, norm: str, hits: Iterable[tuple[int, _Entries]]) -> list[RuleMatch]:
@@ -753,10 +805,13 @@ def _sort_key_order(rules: list[tuple[Hashable, str]]) -> list[tuple[Hashable, s
         return rules
 
 
-def compile_rules(rules: Iterable[tuple[Hashable, str]], engine: str = "ahocorasick") -> Matcher:
+def compile_rules(
+    rules: Iterable[tuple[Hashable, str]], engine: str = "ahocorasick", scorers: Mapping[str, Scorer] | None = None
+) -> Matcher:
     """Compile ``(key, query)`` pairs into one :class:`Matcher`.
 
-    Raises :class:`QueryError` naming the key of the first rule with a lint error.
+    Raises :class:`QueryError` naming the key of the first rule with a lint error. ``scorers``
+    replaces the models behind classifier predicates by kind (``"offensive"``, ``"like"``).
     """
     parsed: list[tuple[Hashable, Node]] = []
     for key, query in _sort_key_order(list(rules)):
@@ -765,4 +820,4 @@ def compile_rules(rules: Iterable[tuple[Hashable, str]], engine: str = "ahocoras
             first = errors[0]
             raise QueryError(first.message, first.position, first.hint, query, rule_key=key)
         parsed.append((key, parse(query)))
-    return Matcher(parsed, engine)
+    return Matcher(parsed, engine, scorers)
