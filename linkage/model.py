@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -70,7 +71,7 @@ __all__ = [
     "find_duplicate_members",
 ]
 
-FEATURES_VERSION = "1"  # bump when features or comparisons change: old models then refuse to load
+FEATURES_VERSION = "2"  # bump when features or comparisons change: old models then refuse to load
 Backend = Literal["duckdb", "spark"]
 _MEMBERS = "members"
 _ACCOUNTS = "accounts"
@@ -381,21 +382,62 @@ def _ident_comparison() -> cl.CustomComparison:
     )
 
 
+# Keys that are selective only for rare values: ``given|family`` is shared by ~900 members per
+# "john smith" at 1M, so an account with only that name would pair with all of them (20M pairs in
+# all) yet could never be linked with confidence. Such a key is kept (not null) only when at most
+# ``_KEY_CAP`` register members have it; common names still meet their members through the
+# other rules, which need a year or a place as well.
+_KEY_CAP = 40
+_CAPPED_KEYS: dict[str, tuple[str, ...]] = {
+    "key_given_family": ("given", "family"),
+    "key_family_yob": ("family", "yob"),
+    "key_given_yob_finitial": ("given", "yob", "finitial"),
+}
+
+
 def _link_blocking_rules() -> list[Any]:
     """Candidate generation: each rule is selective enough to stay near-linear on a large register."""
     return [
         block_on("ident"),
-        block_on("given", "family"),
-        block_on("family", "yob"),
+        block_on("key_given_family"),
+        block_on("key_family_yob"),
         block_on("given_ph", "family_ph", "district"),
         block_on("given_ph", "family_ph", "yob"),
         block_on("initial", "family", "district"),
         block_on("initial", "family", "town"),
         block_on("given", "yob", "district"),
         block_on("given", "yob", "town"),
-        block_on("given", "yob", "substr(family, 1, 1)"),
+        block_on("key_given_yob_finitial"),
         block_on("given_ph", "family_ph", "town"),
     ]
+
+
+def _key_values(table: pa.Table, parts: tuple[str, ...]) -> pa.Array:
+    columns = []
+    for part in parts:
+        if part == "finitial":
+            columns.append(pc.utf8_slice_codeunits(table.column("family"), 0, 1))
+        else:
+            columns.append(pc.cast(table.column(part), pa.string()))
+    return pc.binary_join_element_wise(*columns, "|")  # null when any part is null
+
+
+def _rare_keys(members: pa.Table) -> dict[str, pa.Array]:
+    """For each capped key, the values at most ``_KEY_CAP`` members share."""
+    rare = {}
+    for name, parts in _CAPPED_KEYS.items():
+        counts = pa.table({"k": _key_values(members, parts)}).group_by("k").aggregate([("k", "count")])
+        keep = pc.less_equal(counts.column("k_count"), _KEY_CAP)
+        rare[name] = pc.drop_null(counts.filter(keep).column("k")).combine_chunks()
+    return rare
+
+
+def _with_keys(table: pa.Table, rare: Mapping[str, pa.Array]) -> pa.Table:
+    for name, parts in _CAPPED_KEYS.items():
+        values = _key_values(table, parts)
+        kept = pc.if_else(pc.is_in(values, value_set=rare[name]), values, pa.scalar(None, pa.string()))
+        table = table.append_column(name, kept)
+    return table
 
 
 def _link_settings() -> SettingsCreator:
@@ -516,6 +558,7 @@ class PreparedRegister:
     members: Any  # SplinkDataFrame
     vocab: Vocabulary
     size: int
+    rare_keys: dict[str, pa.Array] = field(default_factory=dict)
 
 
 @dataclass
@@ -652,16 +695,17 @@ def prepare(members: Iterable[MemberRecord], *, backend: Backend = "duckdb") -> 
     features = member_features(members)
     if features.num_rows == 0:
         raise LinkageError("the register is empty: there are no members to link accounts to")
+    rare = _rare_keys(features)
     session = _Session(backend)
-    sdf = session.register(features, _MEMBERS)
-    return PreparedRegister(session, sdf, vocabulary(features), features.num_rows)
+    sdf = session.register(_with_keys(features, rare), _MEMBERS)
+    return PreparedRegister(session, sdf, vocabulary(features), features.num_rows, rare)
 
 
 def _register_accounts(register: PreparedRegister, accounts: Iterable[AccountRecord]) -> tuple[Any, int]:
     features = account_features(accounts, register.vocab)
     if features.num_rows == 0:
         raise LinkageError("there are no accounts to link")
-    return register.session.register(features), features.num_rows
+    return register.session.register(_with_keys(features, register.rare_keys)), features.num_rows
 
 
 def _linker(register: PreparedRegister, accounts_sdf: Any, settings: SettingsCreator | dict[str, Any]) -> Linker:
