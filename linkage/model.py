@@ -488,9 +488,14 @@ def _make_db_api(backend: str) -> Any:
         from splink import DuckDBAPI
 
         threads = int(os.environ.get("ASSAY_LINKAGE_THREADS", "0")) or (os.cpu_count() or 1)
+        # A memory cap below what the machine has, with somewhere to spill: joins and the scored
+        # pairs go to disk rather than past the cap; insertion order is never relied on.
+        spill = Path(os.environ.get("ASSAY_LINKAGE_TEMP", Path(tempfile.gettempdir()) / "assay-linkage-duckdb"))
         config: dict[str, str | bool | int | float | list[str]] = {
             "threads": threads,
-            "memory_limit": os.environ.get("ASSAY_LINKAGE_MEMORY", "3GB"),
+            "memory_limit": os.environ.get("ASSAY_LINKAGE_MEMORY", "2GB"),
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
         }
         return DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
     if backend == "spark":
