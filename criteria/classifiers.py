@@ -133,7 +133,7 @@ class SimilarityScorer:
 
     def _embed(self, texts: Sequence[str]) -> Any:
         return self._load().encode(
-            list(texts),
+            [_encodable(t) for t in texts],
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -151,6 +151,13 @@ class SimilarityScorer:
         for row in vectors:
             out.append([float(row @ self._examples[e]) for e in examples])
         return out
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (invalid UTF-16 halves some platforms send) as U+FFFD; tokenizers refuse them."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 _DEFAULTS: dict[str, Scorer] = {}
