@@ -406,3 +406,15 @@ def test_a_scorer_returning_the_wrong_shape_is_an_error():
     matcher = _matcher([("r", "scum offensive>0.3")], offensive=Broken())
     with pytest.raises(ValueError, match="returned 0 rows for 1 texts"):
         matcher.match("scum")
+
+
+def test_the_examples_in_the_docs_predicate_section_lint_clean(monkeypatch):
+    _installed(monkeypatch)
+    docs = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = docs.split("## Classifier predicates", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    examples = [line for line in block.splitlines() if line.strip()]
+    assert len(examples) == 4
+    for example in examples:
+        assert predicates(parse(example)), example
+        assert lint(example) == [], example
