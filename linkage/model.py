@@ -590,17 +590,23 @@ class LinkageModel:
         register = members if isinstance(members, PreparedRegister) else prepare(members, backend=backend)
         accounts = list(accounts)
         n_accounts = len(accounts)
-        # Parameters are population shares: a deterministic sample estimates them as well, for less work.
+        confirmed = sorted({(a, m) for a, m, ok in labels if ok})
+        # Parameters are population shares: a deterministic sample estimates them as well, for less
+        # work. Accounts with confirmed owners are always in it, so m from labels uses them all.
         stride = max(1, math.ceil(n_accounts / _MAX_TRAINING_ACCOUNTS))
-        accounts_sdf, _ = _register_accounts(register, accounts[::stride])
+        sample = accounts[::stride]
+        if stride > 1 and confirmed:
+            sampled = {a.account_id for a in sample}
+            wanted = {a for a, _ in confirmed} - sampled
+            sample += [a for a in accounts if a.account_id in wanted]
+        accounts_sdf, _ = _register_accounts(register, sample)
         linker = _linker(register, accounts_sdf, _link_settings())
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("ident"), block_on("given_raw", "family", "yob", "district")], recall=0.4
+            _DETERMINISTIC_RULES, recall=_DETERMINISTIC_RECALL
         )
-        confirmed = [(a, m) for a, m, ok in labels if ok]
-        _floor_prior(linker, confirmed=len(confirmed), pairs=register.size * len(accounts[::stride]))
+        _floor_prior(linker, confirmed=len(confirmed), pairs=register.size * len(sample))
         linker.training.estimate_u_using_random_sampling(max_pairs=_DEFAULT_U_PAIRS, seed=5)
-        if len(confirmed) >= 20:
+        if len(confirmed) >= _MIN_LABELS:
             _estimate_m_from_labels(register, linker, confirmed)
         else:
             for rule in (block_on("given", "family"), block_on("family", "yob"), block_on("given", "yob", "town")):
@@ -608,7 +614,11 @@ class LinkageModel:
                     rule, estimate_without_term_frequencies=True
                 )
         settings = linker.misc.save_model_to_json()
-        meta = {"members": register.size, "accounts": n_accounts, "labels": len(confirmed)}
+        meta = {
+            "members": register.size,
+            "accounts": n_accounts,
+            "labels": len(confirmed),
+        }
         return cls(settings=settings, version=_version(settings), backend=backend, metadata=meta)
 
     # -- persistence ---------------------------------------------------------------------------
@@ -680,6 +690,14 @@ class LinkageModel:
         if self.settings.get("sql_dialect") in (None, dialect):
             return self.settings
         return _transfer_parameters(self.settings, _link_settings().create_settings_dict(dialect), dialect)
+
+
+# The prior (λ) is the pairs these rules find divided by an assumed recall. (Measuring the recall
+# on confirmed pairs, with identifier+family as the first rule, was tried: at 100k it raised λ and
+# lowered precision at 0.5 from 0.908 to 0.891, and recall at precision 0.99 did not improve.)
+_DETERMINISTIC_RULES: list[str | Any] = [block_on("ident"), block_on("given_raw", "family", "yob", "district")]
+_DETERMINISTIC_RECALL = 0.4
+_MIN_LABELS = 20
 
 
 def _floor_prior(linker: Linker, *, confirmed: int, pairs: int) -> None:
