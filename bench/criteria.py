@@ -21,7 +21,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # this file is named like the app it measures
@@ -86,6 +86,12 @@ class Lexicon:
         self.targets = _made_up(rng, 2000, capital=True)
         self.threats = THREATS
 
+    def avoid(self, vocabulary: Iterable[str]) -> None:
+        """Drop made-up words that the corpus uses anyway ("skill", "great"): they would not be rare."""
+        known = {w.casefold() for w in vocabulary}
+        self.abuse = CONDUCT + ABUSE + [w for w in self.abuse[len(CONDUCT) + len(ABUSE) :] if w not in known]
+        self.targets = [w for w in self.targets if w.casefold() not in known]
+
 
 def _vocabulary(rng: random.Random, tail: int = 20_000) -> dict[str, list[str]]:
     """Per language: faker's common words, then a long tail of made-up words in the same script."""
@@ -113,6 +119,8 @@ class Corpus:
         self.lexicon = lexicon  # None: the old broad corpus (conduct words in 8% of posts)
         self.rng = random.Random(seed)
         self.vocab = _vocabulary(self.rng)
+        if lexicon is not None:
+            lexicon.avoid(w for words in self.vocab.values() for w in words)
         self.langs = list(LANGUAGES)
         self.lang_weights = list(LANGUAGES.values())
         self.cum = {

@@ -167,8 +167,8 @@ def normalize(text: str) -> str:
     norm = _OTHERS.pattern.sub(_fold_run, text).casefold()
     if _OTHERS.stale >= 32:
         _OTHERS.maybe_rebuild()
-    if "  " in norm or not norm.isprintable() or norm[:1] == " " or norm[-1:] == " ":
-        return " ".join(norm.split())  # whitespace (all of it is unprintable but the space) or folds
+    if "  " in norm or norm[:1] == " " or norm[-1:] == " ":
+        return " ".join(norm.split())  # all whitespace is a space now: runs of it, or ends
     return norm
 
 
@@ -177,13 +177,13 @@ class _Others:
 
     Characters are classified 128 code points at a time as posts bring them; the regex is rebuilt
     when enough new ones were met, but never so often that rebuilding takes over 10% of the time.
-    Whitespace counts as known: the final collapse turns every run of it into one space.
+    Whitespace is never known: it folds to a space, so afterwards only runs of spaces need collapsing.
     """
 
     def __init__(self) -> None:
         self.simple: set[int] = set()
         self.blocks: set[int] = set()
-        self.pattern: re.Pattern[str] = re.compile(r"[^\x00-\x7f]+")
+        self.pattern: re.Pattern[str] = re.compile(_others_pattern(""))
         self.stale = 0
         self.built_at = 0.0
         self.cost = 0.0
@@ -196,12 +196,13 @@ class _Others:
             self.blocks.add(block)
             for cp in range(block << 7, (block + 1) << 7):
                 other = chr(cp)
-                if other.isspace() or _FOLD[cp] == other.casefold():
+                if not other.isspace() and _FOLD[cp] == other.casefold():
                     self.simple.add(cp)
 
     def maybe_rebuild(self) -> None:
         now = time.perf_counter()
         if now - self.built_at < 10 * self.cost:
+            self.stale = 0  # count again, rather than ask the clock on every post
             return
         ranges: list[list[int]] = []
         for cp in sorted(self.simple):
@@ -210,10 +211,21 @@ class _Others:
             else:
                 ranges.append([cp, cp])
         body = "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
-        self.pattern = re.compile(f"[^\\x00-\\x7f{body}]+")
+        self.pattern = re.compile(_others_pattern(body))
         self.stale = 0
         self.built_at = time.perf_counter()
         self.cost = self.built_at - now
+
+
+def _others_pattern(known: str) -> str:
+    """Runs of characters that are not printable ASCII and not known to fold to their casefold.
+
+    ASCII whitespace but the space is in (it folds to a space), so a text without odd spacing
+    needs no collapse, and ``[x][x]*`` rather than ``[x]+`` lets ``re`` skip ahead by character
+    class instead of trying a match at every offset.
+    """
+    chars = f"[^\\x00-\\x08\\x0e-\\x1b\\x20-\\x7f{known}]"
+    return chars + chars + "*"
 
 
 _OTHERS = _Others()
