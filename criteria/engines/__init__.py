@@ -4,7 +4,10 @@ An engine is built from a mapping of literal keys (already normalised) to payloa
 normalised string, yielding ``(end, payload)`` for every occurrence of every key, overlapping
 occurrences included, where ``end`` is the inclusive *character* index of the occurrence's last
 character. The matcher does everything else (word boundaries, boolean checks, spans) the same
-way for every engine, which is why engines give identical results.
+way for every engine, which is why engines give identical results. An engine may leave out
+occurrences that certainly fail a word boundary (see :data:`Boundaries`): Hyperscan does, for
+ASCII neighbours, so fewer false candidates reach Python. ``scan_batch`` scans many texts in one
+call and reports only those with hits.
 
 pyahocorasick is the default (wheels everywhere); Hyperscan is an optional extra, imported lazily.
 """
