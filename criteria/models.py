@@ -64,6 +64,11 @@ class Hit(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="hits")
     ruleset = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="hits")
     spans = models.JSONField(help_text="[[start, end], ...] character offsets into post.text")
+    scores = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="classifier evidence: {predicate: score} for the rule's predicates scored on this post",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -138,7 +138,13 @@ def _scan_ruleset(
         if not rows:
             break
         hits = [
-            Hit(post_id=row["pk"], rule_id=cast(int, m.key), ruleset=ruleset, spans=[list(s) for s in m.spans])
+            Hit(
+                post_id=row["pk"],
+                rule_id=cast(int, m.key),
+                ruleset=ruleset,
+                spans=[list(s) for s in m.spans],
+                scores=dict(m.scores),
+            )
             for row, matches in zip(rows, matcher.match_many(_post_views(rows)), strict=True)
             for m in matches
         ]

@@ -142,3 +142,37 @@ def test_a_scorer_is_not_called_where_the_literal_part_already_fails(offensive, 
 def test_the_default_models_load_once_per_process(offensive, like):
     assert classifiers.default_scorer("offensive") is offensive
     assert classifiers.default_scorer("like") is like
+
+
+@pytest.mark.django_db
+def test_run_rules_stores_the_scores_with_each_hit(tmp_path, cast):
+    import json
+
+    from criteria.models import Hit
+    from criteria.services import RuleSpec, approve, create_draft, run_rules
+    from evidence.services import import_posts
+
+    specs = [
+        RuleSpec("ABUSE-1", "Abuse", "offensive>0.8 AND (traitor OR members)", "2.1 No abuse", 2),
+        RuleSpec("XENO-1", "Go home", f'"came from" like:"{EXAMPLE}">0.7', "2.2 No xenophobia", 1),
+        RuleSpec("WORD-1", "Word", "traitor", "2.3 Watch", 3),
+    ]
+    approve(create_draft("Conduct", specs, author=cast["olivia"]), approver=cast["lena"])
+    texts = ["you fucking traitor, piece of shit", "Go back where you came from!", "traitor is a strong word", ""]
+    path = tmp_path / "posts.ndjson"
+    path.write_text(
+        "".join(
+            json.dumps({"platform": "x", "id": str(n), "text": t, "author": {"id": f"a{n}", "handle": f"h{n}"}}) + "\n"
+            for n, t in enumerate(texts, start=1)
+        ),
+        encoding="utf-8",
+    )
+    import_posts(path)
+
+    assert run_rules().hits == 4
+
+    stored = {(h.post.platform_id, h.rule.code): h.scores for h in Hit.objects.select_related("post", "rule")}
+    assert set(stored) == {("1", "ABUSE-1"), ("1", "WORD-1"), ("2", "XENO-1"), ("3", "WORD-1")}
+    assert stored["1", "ABUSE-1"]["offensive"] > 0.8
+    assert stored["2", "XENO-1"][f'like:"{EXAMPLE}"'] > 0.7
+    assert stored["1", "WORD-1"] == stored["3", "WORD-1"] == {}

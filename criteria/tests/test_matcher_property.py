@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from criteria.matcher import PostView, compile_rules, normalize, normalize_slowly, normalize_with_offsets, span_end
-from criteria.query import And, Field, Near, Node, Not, Term, lint, parse, required_literal
+from criteria.query import And, Field, Near, Node, Not, Or, Term, lint, parse, required_literal
 
 ENGINES = ["ahocorasick"] + (["hyperscan"] if importlib.util.find_spec("hyperscan") else [])
 SOLO_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x31F0, 0x31FF))
@@ -98,6 +98,7 @@ def _evaluate(node: Node, post: PostView, norm: str, starts, words):
                 if between <= node.distance:
                     used |= {a, b}
         return sorted(used) or None
+    assert isinstance(node, And | Or), node  # the generated rules have no classifier predicates
     results = [_evaluate(c, post, norm, starts, words) for c in node.children]
     if isinstance(node, And):
         return None if any(r is None for r in results) else [s for r in results for s in r]
