@@ -37,6 +37,18 @@ def test_the_hit_is_marked_and_the_text_escaped(client: Client, triaged: World) 
 
 
 @pytest.mark.django_db
+def test_a_models_score_is_shown_as_evidence_not_a_decision(client: Client, triaged: World) -> None:
+    hit = case_of(triaged.members["alice"]).hits.get(rule__code="ABUSE-1")
+    hit.scores = {"offensive": 0.9312}
+    hit.save(update_fields=["scores"])
+
+    response = login(client, "rita").get(_url(case_of(triaged.members["alice"])))
+
+    assert "offensive: 0.93" in response.text
+    assert "evidence for you to weigh, never a decision" in response.text
+
+
+@pytest.mark.django_db
 def test_it_says_why_each_post_is_here(client: Client, triaged: World) -> None:
     response = login(client, "rita").get(_url(case_of(triaged.members["alice"])))
 
