@@ -159,3 +159,19 @@ def _log2_odds(p):
     import math
 
     return math.log2(p / (1 - p))
+
+
+def test_name_keys_block_only_for_names_few_members_share():
+    from linkage.model import _KEY_CAP, _rare_keys, _with_keys, account_features, member_features, vocabulary
+
+    common = [MemberRecord(i, "John", "Smith") for i in range(1, _KEY_CAP + 2)]
+    rare = [MemberRecord(500, "Ada", "Quillfeather", date_of_birth=date(1970, 1, 1))]
+    members = member_features([*common, rare[0]])
+    keys = _rare_keys(members)
+    accounts = account_features(
+        [AccountRecord(1, "x", "", "John Smith"), AccountRecord(2, "x", "", "Ada Quillfeather")], vocabulary(members)
+    )
+    blocked = _with_keys(accounts, keys).column("key_given_family").to_pylist()
+    assert blocked == [None, "ada|quillfeather"]
+    member_keys = _with_keys(members, keys).column("key_given_family").to_pylist()
+    assert member_keys[: _KEY_CAP + 1] == [None] * (_KEY_CAP + 1) and member_keys[-1] == "ada|quillfeather"
