@@ -164,7 +164,11 @@ def normalize(text: str) -> str:
         if "  " in low or not low.isprintable() or low[:1] == " " or low[-1:] == " ":
             return " ".join(low.split())
         return low
-    norm = _OTHERS.pattern.sub(_fold_run, text).casefold()
+    parts = _OTHERS.pattern.split(text)  # plain, odd run, plain, ..., plain
+    if len(parts) > 1:
+        parts[1::2] = map(_RUNS.__getitem__, parts[1::2])  # dict lookups in C; new runs fold once
+        text = "".join(parts)
+    norm = text.casefold()
     if _OTHERS.stale >= 32:
         _OTHERS.maybe_rebuild()
     if "  " in norm or norm[:1] == " " or norm[-1:] == " ":
@@ -225,24 +229,26 @@ def _others_pattern(known: str) -> str:
     class instead of trying a match at every offset.
     """
     chars = f"[^\\x00-\\x08\\x0e-\\x1b\\x20-\\x7f{known}]"
-    return chars + chars + "*"
+    return f"({chars}{chars}*)"  # a group, so that split() keeps the runs
 
 
 _OTHERS = _Others()
-_RUNS: dict[str, str] = {}
 
 
-def _fold_run(match: re.Match[str]) -> str:
-    run = match.group()
-    folded = _RUNS.get(run)
-    if folded is None:
+class _Runs(dict[str, str]):
+    """Odd runs and what they fold to; a run not seen before is folded and teaches ``_OTHERS``."""
+
+    def __missing__(self, run: str) -> str:
         _OTHERS.classify(run)
         if any(ord(ch) in _OTHERS.simple for ch in run):
             _OTHERS.stale += 1  # the regex stopped at characters casefold alone would fold right
-        if len(_RUNS) >= _WORD_CACHE_SIZE:
-            _RUNS.clear()
-        folded = _RUNS[run] = run.translate(_FOLD)
-    return folded
+        if len(self) >= _WORD_CACHE_SIZE:
+            self.clear()
+        self[run] = folded = run.translate(_FOLD)
+        return folded
+
+
+_RUNS = _Runs()
 
 
 def normalize_slowly(text: str) -> tuple[str, list[int]]:
