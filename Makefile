@@ -2,7 +2,6 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit install clean chromium
 
@@ -11,8 +10,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Optional engines are installed where their wheels exist, so the tests compare both engines there.
+# TEST_EXTRAS adds more (CI: TEST_EXTRAS=ml for the classifier models; spark needs Java and ~0.5 GB).
 comma := ,
-EXTRAS := dev$(if $(filter x86_64,$(shell uname -m)),$(comma)hyperscan)
+EXTRAS := dev$(if $(filter x86_64,$(shell uname -m)),$(comma)hyperscan)$(if $(TEST_EXTRAS),$(comma)$(TEST_EXTRAS))
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'

@@ -27,10 +27,33 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
-WORDS = (
-    "council vote members motion branch conference policy housing rates transport schools budget "
-    "Straße café naïve Zürich 東京 مرحبا привет 🎉 ✊ 👋 #examplehashtag @someone https://t.co/AbC"
-).split()
+WORDS = [
+    "council",
+    "vote",
+    "members",
+    "motion",
+    "branch",
+    "conference",
+    "policy",
+    "housing",
+    "rates",
+    "transport",
+    "schools",
+    "budget",
+    "Straße",
+    "café",
+    "naïve",
+    "Zürich",
+    "東京",
+    "مرحبا",
+    "привет",
+    "🎉",
+    "✊",
+    "👋",
+    "#examplehashtag",
+    "@someone",
+    "https://t.co/AbC",
+]
 PER_LINE = 100
 USERS = 50_000
 
@@ -71,8 +94,8 @@ def generate(path: Path, posts: int, seed: int = 7) -> None:
                 for a in sorted(set(authors))
             ]  # fmt: skip
             ids = [str(t["id"]) for t in data]
-            body = {"data": data, "includes": {"users": users},
-                    "meta": {"result_count": count, "newest_id": max(ids), "oldest_id": min(ids), "next_token": "t"}}  # fmt: skip
+            meta = {"result_count": count, "newest_id": max(ids), "oldest_id": min(ids), "next_token": "t"}
+            body = {"data": data, "includes": {"users": users}, "meta": meta}
             fh.write(json.dumps(body, ensure_ascii=False) + "\n")
 
 
@@ -145,9 +168,8 @@ def main() -> None:
         started = time.perf_counter()
         generate(source, args.posts)
         size = source.stat().st_size
-        print(
-            f"generated {args.posts:,} posts in {size / 1e6:,.0f} MB of twarc NDJSON ({time.perf_counter() - started:.0f} s)"
-        )
+        took = time.perf_counter() - started
+        print(f"generated {args.posts:,} posts in {size / 1e6:,.0f} MB of twarc NDJSON ({took:.0f} s)")
         ceiling = args.posts / parse_only(source)
         print(f"parse-only ceiling (bare json.loads loop): {ceiling:,.0f} posts/s")
         small = prefix(source, 0.1, work / "tenth.jsonl")

@@ -12,24 +12,13 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from linkage.model import Candidate, LinkageModel, prepare
 from linkage.synth import Dataset, generate
 
-
-def _spark_marker() -> Any:
-    # `--strict-markers` refuses a marker pyproject does not list. Until the `spark` line is there
-    # (asked of the lead), register it here, before the marker is first used.
-    config = getattr(pytest.mark, "_config", None)
-    if config is not None and not any(line.startswith("spark:") for line in config.getini("markers")):
-        config.addinivalue_line("markers", "spark: needs pyspark (the assay[spark] extra) and Java")
-    return pytest.mark.spark
-
-
-pytestmark = [_spark_marker(), pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 _MISSING = (
     "pyspark is not installed (pip install 'assay[spark]')"
