@@ -84,6 +84,10 @@ LINKAGE_POLICY = env_str("ASSAY_LINKAGE_POLICY", "declared")
 LINKAGE_THRESHOLD = float(env_str("ASSAY_LINKAGE_THRESHOLD", "0.8"))
 # "duckdb" (default, in-process) or "spark" (needs the spark extra) for the Splink model.
 LINKAGE_BACKEND = env_str("ASSAY_LINKAGE_BACKEND", "duckdb")
+# Rule matching: "auto" (Hyperscan if installed, else pyahocorasick), "hyperscan" or "ahocorasick".
+MATCHER_ENGINE = env_str("ASSAY_MATCHER_ENGINE", "auto")
+# Processes `assay run-rules` matches with (0: every core).
+RULE_WORKERS = env_int("ASSAY_RULE_WORKERS", 0)
 # Days a case has before it is overdue, by severity (1 = most severe).
 CASE_DEADLINE_DAYS = {1: 3, 2: 7, 3: 14}
 
@@ -182,4 +186,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
+    # Splink warns about situations linkage/model.py handles (e.g. a prior of 0 from sparse data).
+    "loggers": {"splink": {"level": env_str("ASSAY_SPLINK_LOG_LEVEL", "ERROR")}},
 }

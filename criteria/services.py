@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from criteria import parallel
 from criteria.matcher import Matcher, PostView, compile_rules
 from criteria.models import Hit, Rule, RuleSet
 from criteria.query import QueryError, lint
@@ -25,6 +29,7 @@ from evidence.models import Post
 from oversight.services import record as audit
 
 BATCH_SIZE = 5000
+PARALLEL_MIN_POSTS = 20_000
 
 
 class RuleSetError(ValueError):
@@ -106,56 +111,54 @@ def approve(ruleset: RuleSet, *, approver: Any) -> RuleSet:
 def _compile(ruleset: RuleSet) -> tuple[Matcher, Mapping[int, Rule]]:
     rules = {r.pk: r for r in ruleset.rules.all()}
     try:
-        matcher = compile_rules((pk, r.query) for pk, r in rules.items())
+        matcher = compile_rules(((pk, r.query) for pk, r in rules.items()), engine=matcher_engine())
     except QueryError as exc:
         raise RuleSetError(f"{ruleset}: {exc}") from None
     return matcher, rules
 
 
-def _post_views(rows: list[dict[str, Any]]) -> list[PostView]:
-    return [
-        PostView(
-            text=row["text"],
-            lang=row["lang"],
-            author_handle=row["account__handle"] or "",
-            kind=row["kind"],
-            created_at=row["created_at"],
-        )
-        for row in rows
-    ]
+def matcher_engine() -> str:
+    """The engine ASSAY_MATCHER_ENGINE names (``auto``: Hyperscan if installed, else pyahocorasick)."""
+    try:
+        return parallel.resolve_engine(settings.MATCHER_ENGINE)
+    except ValueError as exc:
+        raise RuleSetError(str(exc)) from None
+
+
+def _pending_rows(mark: int, batch_size: int) -> list[parallel.PostRow]:
+    fields = ("pk", "text", "lang", "kind", "created_at", "account__handle")
+    rows = Post.objects.filter(pk__gt=mark, deleted_at__isnull=True).order_by("pk").values_list(*fields)
+    return [(pk, text, lang, kind, at, handle or "") for pk, text, lang, kind, at, handle in rows[:batch_size]]
 
 
 def _scan_ruleset(
-    ruleset: RuleSet, summary: RunSummary, progress: Callable[[int], None] | None, batch_size: int
+    ruleset: RuleSet,
+    summary: RunSummary,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+    workers: int,
 ) -> None:
-    matcher, _rules = _compile(ruleset)
+    """Scan the posts this version has not seen, a batch at a time; each batch's hits commit with the mark."""
+    matcher, rules = _compile(ruleset)
     mark = ruleset.scanned_through
-    fields = ("pk", "text", "lang", "kind", "created_at", "account__handle")
-    while True:
-        rows = list(
-            Post.objects.filter(pk__gt=mark, deleted_at__isnull=True).order_by("pk").values(*fields)[:batch_size]
-        )
-        if not rows:
-            break
-        hits = [
-            Hit(
-                post_id=row["pk"],
-                rule_id=cast(int, m.key),
-                ruleset=ruleset,
-                spans=[list(s) for s in m.spans],
-                scores=dict(m.scores),
-            )
-            for row, matches in zip(rows, matcher.match_many(_post_views(rows)), strict=True)
-            for m in matches
-        ]
-        mark = rows[-1]["pk"]
-        with transaction.atomic():
-            Hit.objects.bulk_create(hits, ignore_conflicts=True)
-            RuleSet.objects.filter(pk=ruleset.pk).update(scanned_through=mark)
-        summary.posts_scanned += len(rows)
-        summary.hits += len(hits)
-        if progress is not None:
-            progress(summary.posts_scanned)
+    with ExitStack() as stack:
+        scan: Callable[[list[parallel.PostRow]], list[parallel.HitRow]] = partial(parallel.match_rows, matcher)
+        if workers > 1:
+            pool = parallel.ParallelScanner(((pk, r.query) for pk, r in rules.items()), matcher_engine(), workers)
+            scan = stack.enter_context(pool).scan
+        while rows := _pending_rows(mark, batch_size):
+            hits = [
+                Hit(post_id=post_id, rule_id=cast(int, key), ruleset=ruleset, spans=spans, scores=scores)
+                for post_id, key, spans, scores in scan(rows)
+            ]
+            mark = rows[-1][0]
+            with transaction.atomic():
+                Hit.objects.bulk_create(hits, ignore_conflicts=True)
+                RuleSet.objects.filter(pk=ruleset.pk).update(scanned_through=mark)
+            summary.posts_scanned += len(rows)
+            summary.hits += len(hits)
+            if progress is not None:
+                progress(summary.posts_scanned)
 
 
 def pending_posts() -> int:
@@ -165,13 +168,24 @@ def pending_posts() -> int:
 
 
 def run_rules(
-    *, actor: Any = None, progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE
+    *,
+    actor: Any = None,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> RunSummary:
-    """Scan every post not yet scanned by each approved rule set; record hits with their spans."""
+    """Scan every post not yet scanned by each approved rule set; record hits with their spans.
+
+    ``workers`` processes match in parallel (default ASSAY_RULE_WORKERS, else every core) when there
+    are at least PARALLEL_MIN_POSTS to scan; fewer run in this process, where starting workers costs more.
+    """
     summary = RunSummary()
+    if workers is None:
+        workers = settings.RULE_WORKERS or parallel.default_workers()
+        workers = workers if pending_posts() >= PARALLEL_MIN_POSTS else 1
     for ruleset in RuleSet.objects.filter(status=RuleSet.Status.APPROVED).order_by("name"):
         before = (summary.posts_scanned, summary.hits)
-        _scan_ruleset(ruleset, summary, progress, batch_size)
+        _scan_ruleset(ruleset, summary, progress, batch_size, workers)
         summary.rulesets.append(f"{ruleset.name} v{ruleset.version}")
         audit(
             "rules.run",
@@ -181,6 +195,8 @@ def run_rules(
             version=ruleset.version,
             posts_scanned=summary.posts_scanned - before[0],
             hits=summary.hits - before[1],
+            engine=matcher_engine(),
+            workers=workers,
         )
     return summary
 
@@ -365,12 +381,13 @@ def preview_query(
     (posts are append-only); deleted posts are left out. Showing post text is audited, with the
     ids of the posts shown.
     """
-    matcher = compile_rules([("preview", query)])
+    matcher = compile_rules([("preview", query)], engine=matcher_engine())
     fields = ("pk", "text", "lang", "kind", "created_at", "url", "platform", "account__handle")
     rows = list(Post.objects.filter(deleted_at__isnull=True).order_by("-pk").values(*fields)[:limit])
     found: list[PreviewExample] = []
     hits = 0
-    for row, matches in zip(rows, matcher.match_many(_post_views(rows)), strict=True):
+    views = [PostView(r["text"], r["lang"], r["account__handle"] or "", r["kind"], r["created_at"]) for r in rows]
+    for row, matches in zip(rows, matcher.match_many(views), strict=True):
         if not matches:
             continue
         hits += 1

@@ -102,3 +102,34 @@ def test_posts_with_odd_or_empty_text_do_not_stop_a_run(tmp_path, approved):
 
     assert summary.posts_scanned == 5
     assert set(Hit.objects.values_list("post__platform_id", flat=True)) >= {"2", "4", "5"}
+
+
+def _hits() -> set[tuple[int, int, str]]:
+    return {(post, rule, repr(spans)) for post, rule, spans in Hit.objects.values_list("post_id", "rule_id", "spans")}
+
+
+@pytest.mark.django_db
+def test_two_worker_processes_find_exactly_the_hits_of_one(tmp_path, approved):
+    texts = ["You are SCUM.", "nice day", "I know where you live, scum", "pathetic losers 🙂", "café scum"] * 40
+    import_posts(_posts(tmp_path / "many.ndjson", texts))
+
+    one = run_rules(workers=1)
+    found_by_one = _hits()
+    Hit.objects.all().delete()
+    RuleSet.objects.update(scanned_through=0)
+    two = run_rules(workers=2, batch_size=37)
+
+    assert (one.posts_scanned, two.posts_scanned) == (200, 200)
+    assert _hits() == found_by_one
+    assert AuditEvent.objects.filter(action="rules.run", data__workers=2).exists()
+
+
+@pytest.mark.django_db
+def test_the_matcher_engine_setting_is_checked(settings, tmp_path, approved):
+    from criteria.services import matcher_engine
+
+    settings.MATCHER_ENGINE = "auto"
+    assert matcher_engine() in {"hyperscan", "ahocorasick"}
+    settings.MATCHER_ENGINE = "grep"
+    with pytest.raises(RuleSetError, match="ASSAY_MATCHER_ENGINE='grep'"):
+        run_rules()
