@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.management.color import no_style
+from django.db import connection
 
 from evidence.models import Account
 from linkage import services
@@ -44,6 +46,14 @@ def _add_accounts(data: Dataset, accounts: list[AccountRecord]) -> None:
                 display_name=a.display_name, bio=a.bio, location=a.location, first_seen=SEEN, last_seen=SEEN)
         for a in accounts
     )  # fmt: skip
+    _reset_sequences()
+
+
+def _reset_sequences() -> None:
+    """Rows were given explicit ids: move PostgreSQL's id sequences past them (a no-op on SQLite)."""
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Member, Account]):
+            cursor.execute(sql)
 
 
 @pytest.fixture
