@@ -10,17 +10,29 @@ yields exactly what an uninterrupted one would.
 Facets carry UTF-8 *byte* offsets; entities are converted to code-point offsets. Accounts are keyed
 by DID. Authors who self-label ``!no-unauthenticated`` (asked not to be shown to logged-out
 viewers) are skipped.
+
+Sessions: an access JWT lives about two hours, so a long run meets ``400 ExpiredToken``. With a
+:class:`Session` (a refresh JWT, or an identifier and app password), the connector renews the
+session the documented way (``com.atproto.server.refreshSession`` with the refresh JWT as bearer,
+else ``com.atproto.server.createSession``) and retries the request once. Tokens stay in memory: the
+renewal exchanges are never captured, logged or stored (their bodies *are* tokens). A refresh JWT
+is single-use: the rotated one is kept for the rest of the run, so a worker that runs for days
+should be given the app password (``BLUESKY_IDENTIFIER`` + ``BLUESKY_APP_PASSWORD``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+
 from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
-from evidence.connectors.http import ApiConnector, ClientOptions
+from evidence.connectors.errors import Action
+from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange, Fetched
 from evidence.connectors.page import Cursor, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, iso, parse_time, require_str, sub, utf8_to_index
 
@@ -68,6 +80,85 @@ class _Slice:
         return _Slice(until=iso(until, millis=True), page=self.page, skip=self.oldest_uris)
 
 
+@dataclass(frozen=True, repr=False)
+class Session:
+    """How to renew an expired access JWT: a refresh JWT, or an identifier and an app password.
+
+    ``service`` is the host that issued the session (the entryway ``bsky.social`` for accounts on
+    Bluesky's PDSes, or the account's own PDS). ``repr`` is off so a token never reaches a log.
+    """
+
+    refresh_jwt: str = ""
+    identifier: str = ""
+    app_password: str = ""
+    service: str = "https://bsky.social"
+
+    def __bool__(self) -> bool:
+        return bool(self.refresh_jwt or (self.identifier and self.app_password))
+
+
+class _Renewal:
+    """Renews a session over its own httpx client, capturing nothing (the bodies are tokens)."""
+
+    def __init__(self, session: Session, options: ClientOptions) -> None:
+        self.session = session
+        self.refresh_jwt = session.refresh_jwt  # rotates: each refresh JWT is good for one refresh
+        self.options = options
+
+    def access_jwt(self) -> str:
+        """A fresh access JWT, or :class:`CollectionStopped` (STOP_AUTH) naming what to fix."""
+        problems: list[str] = []
+        if self.refresh_jwt:
+            body, problem = self._call("com.atproto.server.refreshSession", self.refresh_jwt, None)
+            if body is not None:
+                return self._take(body)
+            problems.append(f"refreshSession: {problem}")
+        if self.session.identifier and self.session.app_password:
+            login = {"identifier": self.session.identifier, "password": self.session.app_password}
+            body, problem = self._call("com.atproto.server.createSession", "", login)
+            if body is not None:
+                return self._take(body)
+            problems.append(f"createSession: {problem}")
+        message = (
+            f"Bluesky session expired and could not be renewed ({'; '.join(problems) or 'nothing to renew with'}); "
+            "set BLUESKY_REFRESH_JWT, or BLUESKY_IDENTIFIER and BLUESKY_APP_PASSWORD"
+        )
+        raise CollectionStopped(Action.STOP_AUTH, message)
+
+    def _take(self, body: dict[str, Any]) -> str:
+        self.refresh_jwt = str(body.get("refreshJwt") or self.refresh_jwt)
+        return str(body["accessJwt"])
+
+    def _call(self, method: str, bearer: str, payload: dict[str, str] | None) -> tuple[dict[str, Any] | None, str]:
+        """(the session body, "") on success, else (None, the server's error name and message)."""
+        url = f"{self.session.service.rstrip('/')}/xrpc/{method}"
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        try:
+            with httpx.Client(timeout=self.options.timeout, transport=self.options.transport) as client:
+                response = client.post(url, headers=headers, json=payload)
+        except httpx.TransportError as exc:
+            return None, f"{type(exc).__name__} reaching {self.session.service}"
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("accessJwt"), str):
+            return body, ""
+        error = body if isinstance(body, dict) else {}
+        return None, f"HTTP {response.status_code} {error.get('error', '')}: {str(error.get('message', ''))[:200]}"
+
+
+def _expired(exchange: Exchange | None) -> bool:
+    """``ExpiredToken`` (400 from the AppView and PDS, 401 from some): renewable, unlike a bad token."""
+    if exchange is None or exchange.status not in (400, 401):
+        return False
+    try:
+        body = json.loads(exchange.body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("error") == "ExpiredToken"
+
+
 class BlueskySearch(ApiConnector):
     """Search posts through an AppView (authenticated: public.api.bsky.app refuses search)."""
 
@@ -83,16 +174,21 @@ class BlueskySearch(ApiConnector):
         limit: int = 100,
         window: int = WINDOW,
         options: ClientOptions | None = None,
+        session: Session | None = None,
     ) -> None:
         super().__init__({"Authorization": f"Bearer {access_jwt}"} if access_jwt else {}, options)
         self.url = f"{base_url.rstrip('/')}/xrpc/app.bsky.feed.searchPosts"
         self.limit = limit
         self.window = window
+        self._renewal = _Renewal(session, self.http.options) if session else None
+        self.renewals = 0  # sessions renewed in this connector's life (the tests read it; never the tokens)
 
     def pages(self, query: Query, cursor: Cursor | None = None) -> Iterator[Page]:
         state = _Slice(**cursor) if cursor else _Slice()
+        if not self.http.headers and self._renewal is not None:
+            self._renew()  # no access JWT configured: log in with the app password first
         while True:
-            fetched = self.http.get(self.url, self._params(query, state))
+            fetched = self._get(self.url, self._params(query, state))
             body = as_dict(fetched.json(), "searchPosts response")
             state.page += 1
             posts = [p for p in body.get("posts") or [] if isinstance(p, dict)]
@@ -110,6 +206,32 @@ class BlueskySearch(ApiConnector):
             if following is None:
                 return
             state = following
+
+    def _get(self, url: str, params: dict[str, str]) -> Fetched:
+        """GET; on ``ExpiredToken`` renew the session and retry once (the expired answer is kept as an attempt)."""
+        try:
+            return self.http.get(url, params)
+        except CollectionStopped as stop:
+            if self._renewal is None or not _expired(stop.exchange):
+                raise
+            expired = stop.exchange
+        self._renew()
+        try:
+            fetched = self.http.get(url, params)
+        except CollectionStopped as again:
+            if _expired(again.exchange):
+                message = "Bluesky refused the renewed session as expired too; check the host clocks and the session"
+                raise CollectionStopped(Action.STOP_AUTH, message, again.exchange) from None
+            raise
+        assert expired is not None
+        return Fetched(fetched.exchange, (expired, *fetched.attempts))
+
+    def _renew(self) -> None:
+        assert self._renewal is not None
+        access = self._renewal.access_jwt()
+        self.http.close()  # the next request builds a client with the new header
+        self.http.headers = {"Authorization": f"Bearer {access}"}
+        self.renewals += 1
 
     def _window_ended(self, state: _Slice, body: dict[str, Any]) -> bool:
         """More hits than this slice could page through, and the slice brought something new."""
@@ -158,13 +280,26 @@ def post_record(view: dict[str, Any], position: str) -> Record:
     uri = require_str(view, "uri")
     author = as_dict(view.get("author"), "'author'")
     did = require_str(author, "did")
-    record = as_dict(view.get("record"), "'record'")
+    post = rich_post(uri, did, as_dict(view.get("record"), "'record'"))
+    account = AccountRecord(
+        platform="bluesky",
+        platform_id=did,
+        handle=str(author.get("handle") or ""),
+        display_name=str(author.get("displayName") or ""),
+        bio=str(author.get("description") or ""),
+        url=f"https://bsky.app/profile/{did}",
+    )
+    return Record(post, account, view, position, canonical_sha256(view))
+
+
+def rich_post(uri: str, did: str, record: dict[str, Any]) -> RichPost:
+    """An ``app.bsky.feed.post`` record (from a postView or a Jetstream commit) as a post at ``uri``."""
     text = record.get("text")
     if not isinstance(text, str):
         raise RecordError("'record.text' missing or not a string")
     kind, parent = _kind(record)
     langs = record.get("langs")
-    post = RichPost(
+    return RichPost(
         platform="bluesky",
         platform_id=uri,
         text=text,
@@ -175,15 +310,6 @@ def post_record(view: dict[str, Any], position: str) -> Record:
         created_at=parse_time(record.get("createdAt"), "record.createdAt"),
         entities=facet_entities(record.get("facets"), text),
     )
-    account = AccountRecord(
-        platform="bluesky",
-        platform_id=did,
-        handle=str(author.get("handle") or ""),
-        display_name=str(author.get("displayName") or ""),
-        bio=str(author.get("description") or ""),
-        url=f"https://bsky.app/profile/{did}",
-    )
-    return Record(post, account, view, position, canonical_sha256(view))
 
 
 def _kind(record: dict[str, Any]) -> tuple[str, str]:
