@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from evidence.connectors import bluesky, facebook, files, mastodon, x
+from evidence.connectors import bluesky, facebook, files, mastodon, x, x_stream, x_timeline
 from evidence.connectors.http import ClientOptions
 from evidence.connectors.page import Connector, Derived
 
@@ -76,6 +76,40 @@ def _build_x(source: Any, credential: str, options: ClientOptions | None) -> Con
     )
 
 
+def _build_x_stream(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    rules = _opt(source, "stream_rules", [])
+    if not isinstance(rules, list) or not rules:
+        raise ConfigError(
+            f"{source.name} has no stream rules yet: compute them with `assay stream-rules {source.name}`"
+        )
+    return x_stream.XStream(
+        credential,
+        rules,
+        base_url=_base(source, "https://api.x.com"),
+        duration_seconds=float(_opt(source, "duration_seconds", 300)),
+        max_posts=int(_opt(source, "max_posts", 10_000)),
+        batch_size=int(_opt(source, "page_size", 100)),
+        batch_seconds=float(_opt(source, "batch_seconds", 60)),
+        backfill_minutes=int(_opt(source, "backfill_minutes", 0)),
+        options=options,
+    )
+
+
+def _build_x_timeline(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    try:
+        x_timeline.accounts(source.query)
+        return x_timeline.XTimeline(
+            credential,
+            base_url=_base(source, "https://api.x.com"),
+            max_results=int(_opt(source, "page_size", 100)),
+            exclude=_opt(source, "exclude", ""),
+            since_id=str(_opt(source, "since_id", "")),
+            options=options,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{source.name}: {exc}") from None
+
+
 def _build_bluesky(source: Any, credential: str, options: ClientOptions | None) -> Connector:
     return bluesky.BlueskySearch(
         credential,
@@ -115,6 +149,16 @@ def _derive_x(exchange: StoredExchange, source: Any) -> Derived:
     return x.derive_response(_body(exchange), f"page {exchange.page}")
 
 
+def _derive_x_stream(exchange: StoredExchange, source: Any) -> Derived:
+    if x_stream.RULES_PATH in exchange.url:  # a rule sync: evidence of the rules in force, no posts
+        return Derived()
+    return x_stream.derive_batch(bytes(exchange.body), f"page {exchange.page}")
+
+
+def _derive_x_timeline(exchange: StoredExchange, source: Any) -> Derived:
+    return x_timeline.derive_exchange(exchange.url, bytes(exchange.body), f"page {exchange.page}")
+
+
 def _derive_bluesky(exchange: StoredExchange, source: Any) -> Derived:
     return bluesky.derive_search(_body(exchange), f"page {exchange.page}")
 
@@ -148,6 +192,8 @@ SPECS: dict[str, Spec] = {
     spec.name: spec
     for spec in (
         Spec("x_search", "x", "x", _build_x, "X_BEARER_TOKEN", True, 100, _derive_x),
+        Spec("x_stream", "x", "x", _build_x_stream, "X_BEARER_TOKEN", True, 100, _derive_x_stream),
+        Spec("x_timeline", "x", "x", _build_x_timeline, "X_BEARER_TOKEN", True, 100, _derive_x_timeline),
         Spec("bluesky_search", "bluesky", "bluesky", _build_bluesky, "BLUESKY_ACCESS_JWT", True, 100, _derive_bluesky),
         Spec("mastodon_hashtag", "mastodon", "mastodon", _build_mastodon_hashtag, "MASTODON_ACCESS_TOKEN", False, 40,
              _derive_mastodon),
@@ -164,6 +210,8 @@ SPECS: dict[str, Spec] = {
 
 _CLASSES: dict[str, Any] = {
     "x_search": x.XSearch,
+    "x_stream": x_stream.XStream,
+    "x_timeline": x_timeline.XTimeline,
     "bluesky_search": bluesky.BlueskySearch,
     "mastodon_hashtag": mastodon.MastodonHashtag,
     "mastodon_search": mastodon.MastodonSearch,
