@@ -29,6 +29,7 @@ COMMANDS: dict[str, _Sub] = {
     "rederive": _Sub("evidence", "rederive"),
     "quarantine": _Sub("evidence", "quarantine"),
     "run-rules": _Sub("criteria", "run_rules"),
+    "stream-rules": _Sub("criteria", "stream_rules"),
     "link": _Sub("linkage", "link"),
     "linkage": _Sub("linkage", "linkage"),
     "triage": _Sub("review", "triage"),
