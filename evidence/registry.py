@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from evidence.connectors import bluesky, facebook, files, mastodon, x, x_stream, x_timeline
+from evidence.connectors import bluesky, facebook, files, jetstream, mastodon, x, x_stream, x_timeline
+from evidence.connectors.base import AccountRecord
 from evidence.connectors.http import ClientOptions
 from evidence.connectors.page import Connector, Derived
 
@@ -110,13 +111,85 @@ def _build_x_timeline(source: Any, credential: str, options: ClientOptions | Non
         raise ConfigError(f"{source.name}: {exc}") from None
 
 
+def read_secret(name: str) -> str:
+    """A second credential (``NAME_FILE`` or ``NAME``), '' when unset; never stored, never logged."""
+    file_path = os.environ.get(f"{name}_FILE")
+    return Path(file_path).read_text(encoding="utf-8").strip() if file_path else os.environ.get(name, "").strip()
+
+
+def _bluesky_session(source: Any) -> bluesky.Session:
+    """How an expired access JWT is renewed: BLUESKY_REFRESH_JWT, or BLUESKY_IDENTIFIER + BLUESKY_APP_PASSWORD."""
+    return bluesky.Session(
+        refresh_jwt=read_secret("BLUESKY_REFRESH_JWT"),
+        identifier=read_secret("BLUESKY_IDENTIFIER"),
+        app_password=read_secret("BLUESKY_APP_PASSWORD"),
+        service=str(_opt(source, "session_host", "https://bsky.social")),
+    )
+
+
 def _build_bluesky(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    session = _bluesky_session(source)
+    if not credential and not (session.identifier and session.app_password):
+        raise ConfigError(
+            f"bluesky_search needs a token: set {credential_name(source)} (or its _FILE), "
+            "or BLUESKY_IDENTIFIER and BLUESKY_APP_PASSWORD, in the worker's environment"
+        )
     return bluesky.BlueskySearch(
         credential,
         base_url=_base(source, "https://api.bsky.app"),
         limit=int(_opt(source, "page_size", 100)),
         options=options,
+        session=session or None,
     )
+
+
+def _build_jetstream(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    dids = _opt(source, "dids", [])
+    if not isinstance(dids, list) or not all(isinstance(d, str) and d.startswith("did:") for d in dids):
+        raise ConfigError("a Jetstream source's option 'dids' must be a list of DIDs (did:plc:…, did:web:…)")
+    try:
+        match = jetstream.TextQuery.parse(str(source.query))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if match.everything and not dids:
+        raise ConfigError("a Jetstream query '*' needs the option 'dids'; without it Jetstream is the whole network")
+    url = _base(source, jetstream.DEFAULT_URL)
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"a Jetstream URL starts with wss:// (or ws://): {url!r}")
+    if urlsplit(url).path in ("", "/"):
+        url = url.rstrip("/") + "/subscribe"
+    limits = {k: _opt(source, k, None) for k in ("duration_seconds", "max_posts", "max_message_size")}
+    return jetstream.BlueskyJetstream(
+        url=url,
+        dids=dids,
+        authors=() if dids else _bluesky_authors(),
+        profiles=_bluesky_profiles,
+        batch_size=int(_opt(source, "page_size", 100)),
+        batch_seconds=float(_opt(source, "batch_seconds", 10)),
+        idle_seconds=float(_opt(source, "idle_seconds", 30)),
+        rewind_seconds=float(_opt(source, "rewind_seconds", 5)),
+        duration_seconds=float(limits["duration_seconds"]) if limits["duration_seconds"] is not None else None,
+        max_posts=int(limits["max_posts"]) if limits["max_posts"] is not None else None,
+        max_message_size=int(limits["max_message_size"]) if limits["max_message_size"] is not None else None,
+        options=options,
+    )
+
+
+def _bluesky_authors() -> set[str]:
+    """DIDs of authors whose posts we hold: their deletions matter even when Jetstream is the whole network."""
+    from evidence.models import Post
+
+    rows = Post.objects.filter(platform="bluesky", account__isnull=False).values_list("account__platform_id", flat=True)
+    return set(rows.distinct())
+
+
+def _bluesky_profiles(dids: Any) -> dict[str, AccountRecord]:
+    """Profiles already known, so a commit's bare DID does not blank a handle or name learnt from search."""
+    from evidence.models import Account
+
+    fields = ("platform_id", "handle", "display_name", "bio", "location", "url")
+    rows = Account.objects.filter(platform="bluesky", platform_id__in=list(dids)).values_list(*fields)
+    return {row[0]: AccountRecord("bluesky", *row) for row in rows}
 
 
 def _mastodon_base(source: Any) -> str:
@@ -159,6 +232,10 @@ def _derive_x_timeline(exchange: StoredExchange, source: Any) -> Derived:
     return x_timeline.derive_exchange(exchange.url, bytes(exchange.body), f"page {exchange.page}")
 
 
+def _derive_jetstream(exchange: StoredExchange, source: Any) -> Derived:
+    return jetstream.derive_batch(bytes(exchange.body), f"batch {exchange.page}")
+
+
 def _derive_bluesky(exchange: StoredExchange, source: Any) -> Derived:
     return bluesky.derive_search(_body(exchange), f"page {exchange.page}")
 
@@ -194,7 +271,8 @@ SPECS: dict[str, Spec] = {
         Spec("x_search", "x", "x", _build_x, "X_BEARER_TOKEN", True, 100, _derive_x),
         Spec("x_stream", "x", "x", _build_x_stream, "X_BEARER_TOKEN", True, 100, _derive_x_stream),
         Spec("x_timeline", "x", "x", _build_x_timeline, "X_BEARER_TOKEN", True, 100, _derive_x_timeline),
-        Spec("bluesky_search", "bluesky", "bluesky", _build_bluesky, "BLUESKY_ACCESS_JWT", True, 100, _derive_bluesky),
+        Spec("bluesky_search", "bluesky", "bluesky", _build_bluesky, "BLUESKY_ACCESS_JWT", False, 100, _derive_bluesky),
+        Spec("bluesky_jetstream", "bluesky", "bluesky", _build_jetstream, "", False, 100, _derive_jetstream),
         Spec("mastodon_hashtag", "mastodon", "mastodon", _build_mastodon_hashtag, "MASTODON_ACCESS_TOKEN", False, 40,
              _derive_mastodon),
         Spec("mastodon_search", "mastodon", "mastodon", _build_mastodon_search, "MASTODON_ACCESS_TOKEN", True, 40,
@@ -213,6 +291,7 @@ _CLASSES: dict[str, Any] = {
     "x_stream": x_stream.XStream,
     "x_timeline": x_timeline.XTimeline,
     "bluesky_search": bluesky.BlueskySearch,
+    "bluesky_jetstream": jetstream.BlueskyJetstream,
     "mastodon_hashtag": mastodon.MastodonHashtag,
     "mastodon_search": mastodon.MastodonSearch,
     "facebook_page": facebook.FacebookPage,
