@@ -6,11 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from evidence.connectors.bluesky import BlueskySearch
+from evidence.connectors.bluesky import BlueskySearch, Session
 from evidence.connectors.errors import Action
 from evidence.connectors.http import CollectionStopped
 from evidence.connectors.page import Query
-from evidence.tests.fakes.bluesky import SEARCH, TOKEN, BlueskyFake
+from evidence.tests.fakes.bluesky import (
+    APP_PASSWORD,
+    CREATE_SESSION,
+    IDENTIFIER,
+    REFRESH,
+    REFRESH_SESSION,
+    SEARCH,
+    TOKEN,
+    BlueskyFake,
+)
 from evidence.tests.fakes.helpers import collect, digests, entities, ids, options
 from evidence.tests.fakes.server import FakeClock
 
@@ -138,3 +147,88 @@ def test_it_skips_authors_who_opted_out_of_logged_out_visibility(bsky, fake):
 
 def ids_in(fake):
     return [p["uri"] for p in fake.corpus]
+
+
+def _session(fake, **kwargs):
+    return Session(service=fake.base_url, **kwargs)
+
+
+def test_it_refreshes_an_expired_session_and_retries_once(fake, clock):
+    fake.expire_after = 1  # the access JWT expires after the first page
+    with BlueskySearch(TOKEN, base_url=fake.base_url, limit=10, options=options(clock),
+                       session=_session(fake, refresh_jwt=REFRESH)) as bsky:  # fmt: skip
+        pages = collect(bsky, QUERY)
+
+    assert len(ids(pages)) == 30 and bsky.renewals == 1
+    assert [a.status for a in pages[1].attempts] == [400]  # the expired answer is kept as an attempt
+    [refresh] = fake.served(REFRESH_SESSION)
+    assert refresh.headers["authorization"] == f"Bearer {REFRESH}"
+    assert fake.served(SEARCH)[-1].headers["authorization"] == "Bearer access-jwt-1"
+    for page in pages:  # no token in the evidence
+        for exchange in (page.exchange, *page.attempts):
+            assert exchange is not None
+            assert "jwt" not in f"{exchange.url} {exchange.params} {exchange.headers} {exchange.body!r}".lower()
+
+
+def test_a_used_refresh_jwt_is_rotated_for_the_next_expiry(fake, clock):
+    fake.expire_after = 1
+    with BlueskySearch(TOKEN, base_url=fake.base_url, limit=5, options=options(clock),
+                       session=_session(fake, refresh_jwt=REFRESH)) as bsky:  # fmt: skip
+        pages = iter(bsky.pages(QUERY))
+        first = [next(pages), next(pages)]
+        fake.expire_after = fake.answered  # the renewed access JWT expires too
+        rest = list(pages)
+
+    assert len(ids(first + rest)) == 30 and bsky.renewals == 2
+    assert [r.headers["authorization"] for r in fake.served(REFRESH_SESSION)] == [
+        f"Bearer {REFRESH}",
+        "Bearer refresh-jwt-1",
+    ]
+
+
+def test_it_logs_in_with_an_app_password_when_no_access_jwt_is_set(fake, clock):
+    session = _session(fake, identifier=IDENTIFIER, app_password=APP_PASSWORD)
+    with BlueskySearch("", base_url=fake.base_url, limit=10, options=options(clock), session=session) as bsky:
+        pages = collect(bsky, QUERY)
+
+    assert len(ids(pages)) == 30 and bsky.renewals == 1
+    [login] = fake.served(CREATE_SESSION)
+    assert login.params == {"identifier": IDENTIFIER, "password": APP_PASSWORD}
+
+
+def test_a_refused_refresh_stops_on_auth_naming_what_to_set(fake, clock):
+    session = _session(fake, refresh_jwt="revoked-refresh")
+    bsky = BlueskySearch("stale", base_url=fake.base_url, options=options(clock), session=session)
+    with bsky, pytest.raises(CollectionStopped, match="BLUESKY_REFRESH_JWT") as stopped:
+        collect(bsky, QUERY)
+    assert stopped.value.action is Action.STOP_AUTH
+    assert "revoked-refresh" not in str(stopped.value) and "stale" not in str(stopped.value)
+    assert "refreshSession: HTTP 400 ExpiredToken" in str(stopped.value)
+
+
+@pytest.mark.django_db
+def test_assay_collect_renews_the_session_mid_run(fake, clock, monkeypatch, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from evidence.collect import add_source
+    from evidence.models import CollectionRun, Exchange, Post
+
+    secret = tmp_path / "refresh"
+    secret.write_text(REFRESH + "\n")
+    monkeypatch.setenv("BLUESKY_ACCESS_JWT", TOKEN)
+    monkeypatch.setenv("BLUESKY_REFRESH_JWT_FILE", str(secret))
+    fake.expire_after = 2
+    opts = {"page_size": 10, "session_host": fake.base_url}
+    add_source("bsky", connector="bluesky_search", query="#examplehashtag", base_url=fake.base_url,
+               since=QUERY.since, until=QUERY.until, options=opts)  # fmt: skip
+
+    call_command("collect", "bsky", client_options=options(clock), stdout=StringIO())
+
+    run = CollectionRun.objects.get()
+    assert run.status == "done" and Post.objects.count() == 30 and run.duplicates == 0
+    assert len(fake.served(REFRESH_SESSION)) == 1
+    assert Exchange.objects.filter(run=run, role="attempt", status=400).count() == 1
+    stored = " ".join(f"{e.url} {e.params} {e.headers} {bytes(e.body)!r}" for e in Exchange.objects.all())
+    assert "jwt" not in stored.lower()
