@@ -377,7 +377,8 @@ class _Run:
                 cursor_us -= self.jet.rewind_us
             ws, batch = self._connect(cursor_us)
             try:
-                yield from self._read(ws, batch)
+                with ws:  # closed however the generator ends (done, stopped, or dropped by its consumer)
+                    yield from self._read(ws, batch)
                 return
             except _Dropped as dropped:
                 if dropped.batch.frames:
@@ -385,7 +386,6 @@ class _Run:
                 reconnecting = True
                 self.failures = self._back_off(self.failures, dropped.why)
             finally:
-                ws.close()
                 self.jet._ws = None
 
     def _connect(self, cursor_us: int | None) -> tuple[ClientConnection, _Batch]:
