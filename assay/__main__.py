@@ -25,6 +25,7 @@ COMMANDS: dict[str, _Sub] = {
     "sources": _Sub("evidence", "sources"),
     "collect": _Sub("evidence", "collect"),
     "worker": _Sub("evidence", "worker"),
+    "recheck": _Sub("evidence", "recheck"),
     "import-posts": _Sub("evidence", "import_posts"),
     "rederive": _Sub("evidence", "rederive"),
     "quarantine": _Sub("evidence", "quarantine"),

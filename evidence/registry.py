@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from evidence.connectors import bluesky, facebook, files, jetstream, mastodon, x, x_stream, x_timeline
+from evidence.connectors import recheck as rechecks
+from evidence.connectors import x_compliance as compliance
 from evidence.connectors.base import AccountRecord
 from evidence.connectors.http import ClientOptions
 from evidence.connectors.page import Connector, Derived
@@ -301,9 +303,49 @@ _CLASSES: dict[str, Any] = {
 }
 
 
+# Rechecks (evidence/recheck.py, `assay recheck`) record their runs under these names: known here so
+# their runs show a version and their exchanges re-derive; they are not connectors a source can name.
+
+
+def _not_a_source(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    raise ConfigError(f"{source.connector} rechecks collected posts (`assay recheck`); a source cannot use it")
+
+
+def _derive_x_compliance(exchange: StoredExchange, source: Any) -> Derived:
+    return compliance.derive_exchange(exchange.url, bytes(exchange.body))
+
+
+def _derive_x_lookup(exchange: StoredExchange, source: Any) -> Derived:
+    return compliance.derive_stored_lookup(exchange.url, bytes(exchange.body))
+
+
+def _derive_bluesky_recheck(exchange: StoredExchange, source: Any) -> Derived:
+    return rechecks.derive_stored_get_posts(exchange.url, bytes(exchange.body))
+
+
+def _derive_mastodon_recheck(exchange: StoredExchange, source: Any) -> Derived:
+    ok = getattr(exchange, "status", 200) == 200  # a 404/410 was a deletion, applied when it was seen
+    return _derive_mastodon(exchange, source) if ok else Derived()
+
+
+RECHECK_SPECS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec("x_compliance", "x", "x", _not_a_source, derive=_derive_x_compliance),
+        Spec("x_lookup", "x", "x", _not_a_source, derive=_derive_x_lookup),
+        Spec("bluesky_recheck", "bluesky", "bluesky", _not_a_source, derive=_derive_bluesky_recheck),
+        Spec("mastodon_recheck", "mastodon", "mastodon", _not_a_source, derive=_derive_mastodon_recheck),
+        Spec("facebook_recheck", "facebook", "facebook", _not_a_source, derive=lambda e, s: Derived()),
+    )
+}
+_CLASSES.update(x_compliance=compliance.XCompliance, x_lookup=compliance.XLookup,
+                bluesky_recheck=rechecks.BlueskyRecheck, mastodon_recheck=rechecks.MastodonRecheck,
+                facebook_recheck=rechecks.FacebookRecheck)  # fmt: skip
+
+
 def spec_for(connector: str) -> Spec:
     try:
-        return SPECS[connector]
+        return SPECS[connector] if connector in SPECS else RECHECK_SPECS[connector]
     except KeyError:
         raise ConfigError(f"unknown connector {connector!r}; choose one of {', '.join(SPECS)}") from None
 

@@ -27,3 +27,20 @@ def collect_source(source_id: int, trigger: str = "worker") -> dict[str, Any]:
         Source.objects.filter(pk=source_id).update(queued_at=None)
         return {"source": source_id, "outcome": str(exc)}
     return {"source": source_id, "run": run.pk, "status": run.status, "imported": run.imported, "error": run.error}
+
+
+@task()
+def recheck_source(source_id: int, trigger: str = "worker") -> dict[str, Any]:
+    """Recheck one source's collected posts (which are gone now); the outcome is on its CollectionRun."""
+    from evidence.recheck import recheck
+
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None:
+        return {"source": source_id, "outcome": "source no longer exists"}
+    try:
+        outcome = recheck(source, trigger=trigger)
+    except (SourceBusy, SourceDisabled, ConfigError) as exc:  # nothing started; the schedule tries again
+        return {"source": source_id, "outcome": str(exc)}
+    run = outcome.run
+    return {"source": source_id, "run": run.pk, "status": run.status, "deleted": run.deleted,
+            "reappeared": outcome.reappeared[:100], "error": run.error}  # fmt: skip

@@ -14,6 +14,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from evidence.collect import describe, enqueue_due
 from evidence.models import CollectionRun
+from evidence.recheck import enqueue_due_rechecks
 
 
 class Command(BaseCommand):
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             started = timezone.now()
             for source in enqueue_due():
                 self.stdout.write(f"{source.name}: due, queued")
+            for source in enqueue_due_rechecks():
+                self.stdout.write(f"{source.name}: recheck due, queued")
             Worker(
                 queue_names=["default"],
                 interval=0,
