@@ -396,7 +396,7 @@ class _Run:
                 ws = connect(
                     url,
                     open_timeout=self.jet.options.timeout,
-                    close_timeout=2,
+                    close_timeout=0.5,  # unread frames (we stopped early) hold up the close handshake
                     max_size=self.jet.max_message_size + 65_536 if self.jet.max_message_size else 2**22,
                     user_agent_header="assay (evidence collection; Bluesky Jetstream)",
                     proxy=None,
