@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from django.utils import timezone
 
 from evidence.connectors.recheck import BLUESKY_GONE
@@ -285,3 +286,22 @@ def test_the_worker_rechecks_sources_on_their_schedule(clock, monkeypatch):
         assert CollectionRun.objects.filter(connector="mastodon_recheck").count() == 1
     finally:
         fake.__exit__(None, None, None)
+
+
+def test_the_sources_pages_name_a_recheck_run_and_show_what_it_marked_deleted(clock, monkeypatch, client, cast):
+    fake, source = _start("facebook", clock, monkeypatch)
+    try:
+        _gone("facebook", fake)
+        _recheck(clock, source.name)
+    finally:
+        fake.__exit__(None, None, None)
+    run = CollectionRun.objects.get(connector="facebook_recheck")
+    client.force_login(cast["olivia"])
+
+    listing = client.get(reverse("evidence-sources")).content.decode()
+    detail = client.get(reverse("evidence-source", args=[source.pk])).content.decode()
+
+    assert '<span class="flag">facebook_recheck</span>' in listing  # the last run is the recheck
+    assert f'#{run.pk}</a> <span class="flag">facebook_recheck</span>' in detail
+    assert '<span class="flag">facebook_page</span>' not in detail  # collections are not flagged
+    assert "<td>3</td>" in listing  # its deleted count
