@@ -98,6 +98,20 @@ def _resumable(previous: CollectionRun | None, connector: str, now: datetime) ->
     return bool(previous.cursor) and (previous.status != CollectionRun.Status.RUNNING or _abandoned(previous, now))
 
 
+def _collection_to_resume(source: Source, latest: CollectionRun | None, now: datetime) -> bool:
+    """The source's last run is a collection that ``assay collect`` would resume from its cursor.
+
+    Collection resumes only its source's latest run, so a recheck run after it would make the
+    collection start over (and, on X, pay for the posts again).
+    """
+    if latest is None or latest.connector in RECHECKERS or not latest.cursor:
+        return False
+    if latest.status == CollectionRun.Status.RUNNING:
+        return _abandoned(latest, now)
+    same = (latest.query, latest.connector) == (source.query, source.connector)
+    return same and latest.status in (CollectionRun.Status.STOPPED, CollectionRun.Status.FAILED)
+
+
 def _claim(source: Source, connector: str, selection: Selection, trigger: str) -> tuple[CollectionRun, bool]:
     """The recheck run to work on (an interrupted one of the same connector resumes) and whether it resumes."""
     now = timezone.now()
@@ -108,6 +122,12 @@ def _claim(source: Source, connector: str, selection: Selection, trigger: str) -
         latest = locked.runs.order_by("-pk").first()
         if latest is not None and latest.status == CollectionRun.Status.RUNNING and not _abandoned(latest, now):
             raise SourceBusy(f"{source.name} is being collected or rechecked by {latest.owner} (run {latest.pk})")
+        if _collection_to_resume(locked, latest, now):
+            assert latest is not None
+            raise SourceBusy(
+                f"{source.name} has an interrupted collection (run {latest.pk}) to resume first: "
+                f"`assay collect {source.name}` (a recheck now would make it start over)"
+            )
         previous = locked.runs.filter(connector__in=RECHECKERS).order_by("-pk").first()
         if _resumable(previous, connector, now):
             assert previous is not None
@@ -396,7 +416,9 @@ def due_rechecks(now: datetime | None = None) -> list[Source]:
     due = []
     for source in scheduled:
         when = next_recheck_at(source)
-        if when is not None and when <= now and source.pk not in waiting:
+        if when is None or when > now or source.pk in waiting:
+            continue
+        if not _collection_to_resume(source, source.runs.order_by("-pk").first(), now):  # else: after it resumes
             due.append(source)
     return due
 

@@ -305,3 +305,21 @@ def test_the_sources_pages_name_a_recheck_run_and_show_what_it_marked_deleted(cl
     assert f'#{run.pk}</a> <span class="flag">facebook_recheck</span>' in detail
     assert '<span class="flag">facebook_page</span>' not in detail  # collections are not flagged
     assert "<td>3</td>" in listing  # its deleted count
+
+
+def test_a_recheck_waits_for_an_interrupted_collection_so_it_can_still_resume(clock, monkeypatch):
+    fake, source = _start("bluesky", clock, monkeypatch, options={"page_size": 10, "recheck_every_hours": 24})
+    try:
+        collected = CollectionRun.objects.get()
+        CollectionRun.objects.filter(pk=collected.pk).update(status="stopped", cursor={"cursor": "10", "page": 1})
+
+        err = StringIO()
+        with pytest.raises(CommandError, match="not rechecked"):
+            call_command("recheck", source.name, client_options=options(clock), stdout=StringIO(), stderr=err)
+        assert "interrupted collection (run 1) to resume first" in err.getvalue()
+        assert due_rechecks() == []  # the worker does not queue it either
+
+        CollectionRun.objects.filter(pk=collected.pk).update(status="done", cursor={})
+        assert "done" in _recheck(clock, source.name)
+    finally:
+        fake.__exit__(None, None, None)
