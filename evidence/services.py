@@ -10,8 +10,10 @@ uninterrupted run. :func:`import_posts` reads files in any supported format the 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,14 +83,45 @@ def _file_source(connector: str) -> Source:
     return source
 
 
+AccountKey = tuple[str, str]
+Profile = tuple[str, ...]  # _ACCOUNT_FIELDS in order
+
+
+class AccountCache:
+    """The accounts one import has already stored: (platform, id) -> (pk, profile as stored).
+
+    Authors recur on every page of a large file; remembering what this process wrote spares a
+    lookup per author per batch. Bounded: cleared when full, so memory stays flat.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.known: dict[AccountKey, tuple[int, Profile]] = {}
+
+    def remember(self, key: AccountKey, pk: int, profile: Profile) -> None:
+        if len(self.known) >= self.limit:
+            self.known.clear()
+        self.known[key] = (pk, profile)
+
+
+def _profile(account: AccountRecord) -> Profile:
+    return (account.handle, account.display_name, account.bio, account.location, account.url)
+
+
 def _upsert_accounts(
-    accounts: Iterable[AccountRecord], now: datetime, run: CollectionRun | None, *, refresh: bool = True
+    accounts: Iterable[AccountRecord],
+    now: datetime,
+    run: CollectionRun | None,
+    *,
+    refresh: bool = True,
+    cache: AccountCache | None = None,
 ) -> dict[tuple[str, str], int]:
     """Create unseen authors; refresh changed profile fields; return ids by (platform, id).
 
     Each new account, and each change of handle or name, is kept as an :class:`AccountObservation`,
     so an old handle still leads to the account. ``refresh=False`` (re-deriving old pages) only
-    creates what is missing and leaves current profiles alone.
+    creates what is missing and leaves current profiles alone. With a ``cache``, authors this
+    import already stored, unchanged, are not looked up again.
     """
     latest: dict[tuple[str, str], AccountRecord] = {}
     for acc in accounts:
@@ -98,7 +131,16 @@ def _upsert_accounts(
     ids: dict[tuple[str, str], int] = {}
     changed: list[Account] = []
     renamed: list[Account] = []
-    for platform, platform_ids in _by_platform(latest).items():
+    lookup = latest
+    if cache is not None:
+        lookup = {}
+        for key, seen in latest.items():
+            hit = cache.known.get(key)
+            if hit is not None and hit[1] == _profile(seen):
+                ids[key] = hit[0]
+            else:
+                lookup[key] = seen
+    for platform, platform_ids in _by_platform(lookup).items():
         for pk, platform_id, *profile in _select_in(Account, ("pk", "platform_id", *_ACCOUNT_FIELDS), platform,
                                                     platform_ids):  # fmt: skip
             key = (platform, platform_id)
@@ -129,6 +171,9 @@ def _upsert_accounts(
         observed += [(ids[k], latest[k].handle, latest[k].display_name, seen_at, run_id) for k in fresh]
     if observed:
         _insert_many(AccountObservation, _OBSERVATION_COLUMNS, observed)
+    if cache is not None and refresh:
+        for key in lookup:
+            cache.remember(key, ids[key], _profile(latest[key]))
     return ids
 
 
@@ -169,12 +214,16 @@ def _insert_posts(
     account_ids: dict[tuple[str, str], int],
     now: datetime,
     exchange_id: int | None = None,
-) -> None:
-    """Insert new posts with one parameterised statement per batch.
+    *,
+    skip_existing: bool = False,
+) -> int:
+    """Insert new posts with one parameterised statement per batch; return how many were inserted.
 
     The hot path of every collection: the ORM's per-field SQL compilation cost more than the
     database itself, so values are adapted once here and the canonical JSON computed for the
-    hash is stored as is (the same document, sorted keys, no whitespace).
+    hash is stored as is (the same document, sorted keys, no whitespace). ``skip_existing``
+    leaves posts already held alone (the database skips them on the unique key), for callers
+    that did not look them up first.
     """
     adapt_dt = _datetime_adapter()
     collected_at = adapt_dt(now)
@@ -189,8 +238,9 @@ def _insert_posts(
             adapt_dt(post.created_at) if post.created_at else None,
             collected_at, run.pk, raw_json, sha256, exchange_id,
         ))  # fmt: skip
-    if rows:
-        _insert_many(Post, _POST_COLUMNS, rows)
+    if not rows:
+        return 0
+    return _insert_many(Post, _POST_COLUMNS, rows, on_conflict=("platform", "platform_id") if skip_existing else ())
 
 
 def _datetime_adapter() -> Callable[[datetime], Any]:
@@ -200,7 +250,15 @@ def _datetime_adapter() -> Callable[[datetime], Any]:
     return lambda value: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
-def _insert_many(model: type[Model], field_names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+def _insert_many(
+    model: type[Model], field_names: Sequence[str], rows: list[tuple[Any, ...]], *, on_conflict: Sequence[str] = ()
+) -> int:
+    """Insert ``rows`` in one statement (COPY on PostgreSQL); return how many rows were inserted.
+
+    ``on_conflict`` names a unique key whose existing rows are left alone (``ON CONFLICT DO
+    NOTHING``; not ``OR IGNORE``, which would also drop rows failing other constraints silently).
+    COPY cannot skip rows, so on PostgreSQL callers filter what exists before.
+    """
     meta, quote = model._meta, connection.ops.quote_name
     columns, placeholders = [], []
     for name in field_names:
@@ -209,16 +267,19 @@ def _insert_many(model: type[Model], field_names: Sequence[str], rows: list[tupl
         columns.append(quote(model_field.column))
         is_json = isinstance(model_field, JSONField)
         placeholders.append("%s::jsonb" if is_json and connection.vendor == "postgresql" else "%s")
-    if connection.vendor == "postgresql":  # COPY: several times faster than batched INSERTs there
+    if connection.vendor == "postgresql" and not on_conflict:  # COPY: several times faster than INSERTs there
         copy_sql = f"COPY {quote(meta.db_table)} ({', '.join(columns)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
-        return
+        return len(rows)
     # Identifiers come from model metadata, quoted; every value is a bound parameter.
     sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"  # noqa: S608
+    if on_conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(_column(model, name)) for name in on_conflict)}) DO NOTHING"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+        return int(cursor.rowcount)
 
 
 _IN_CHUNK = 900  # bound parameters per lookup: under every SQLite build's limit
@@ -283,28 +344,34 @@ def _store(
     deletion_platform: str = "",
     exchange_id: int | None = None,
     now: datetime,
+    accounts: AccountCache | None = None,
 ) -> Stored:
-    """Rows for one batch, inside the caller's transaction; the run's counters are updated in memory."""
-    existing = _existing_post_keys([(r.post.platform, r.post.platform_id) for r in records])
+    """Rows for one batch, inside the caller's transaction; the run's counters are updated in memory.
+
+    On PostgreSQL the posts already held are looked up first (COPY cannot skip them); SQLite
+    skips them in the INSERT itself, which spares a lookup per post.
+    """
+    look_up = connection.vendor != "sqlite"
+    existing = _existing_post_keys([(r.post.platform, r.post.platform_id) for r in records]) if look_up else set()
     fresh: dict[tuple[str, str], Record] = {}
-    duplicates = 0
     for rec in records:
         key = (rec.post.platform, rec.post.platform_id)
-        if key in existing or key in fresh:
-            duplicates += 1
-        else:
+        if key not in existing and key not in fresh:
             fresh[key] = rec
     # Authors of duplicates too: a handle seen changed is an observation even on a post we hold.
-    account_ids = _upsert_accounts((r.account for r in records if r.account is not None), now, run)
-    _insert_posts(run, fresh.values(), account_ids, now, exchange_id)
+    account_ids = _upsert_accounts((r.account for r in records if r.account is not None), now, run, cache=accounts)
+    authorless = [r for r in fresh.values() if r.account is None]
+    authored = [r for r in fresh.values() if r.account is not None] if authorless else fresh.values()
+    imported = _insert_posts(run, authored, account_ids, now, exchange_id, skip_existing=not look_up)
+    unlinkable = _insert_posts(run, authorless, account_ids, now, exchange_id, skip_existing=not look_up)
     quarantine(rejects, origin=origin, run=run)
     stored = Stored(
-        imported=len(fresh),
-        duplicates=duplicates,
+        imported=imported + unlinkable,
+        duplicates=len(records) - imported - unlinkable,
         quarantined=len(rejects),
         deleted=_mark_deleted(deletion_platform, deletions, now) if deletions else 0,
         skipped=len(skipped),
-        unlinkable=sum(1 for r in fresh.values() if r.account is None),
+        unlinkable=unlinkable,
     )
     run.imported += stored.imported
     run.duplicates += stored.duplicates
@@ -438,6 +505,25 @@ def _reader(fmt: str, mapping: dict[str, str] | None, record_platform: str) -> t
     raise ImportFileError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Collect garbage less often while a large import runs.
+
+    A batch keeps thousands of parsed posts alive until it is stored, so the collector's
+    default young-generation threshold (700 allocations) runs it constantly over objects that
+    are not garbage; that cost a third of the import. Long-lived objects (Django, the models)
+    are frozen out of the scans, and the threshold restored afterwards.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 100_000), threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def import_posts(
     path: Path,
     *,
@@ -465,7 +551,7 @@ def import_posts(
     summary = ImportSummary(run_id=run.pk, resumed_from_line=start_line)
     batch = _Batch(run, str(path), deletion_platform, summary)
     last_line = start_line
-    with path.open("rb") as fh:
+    with path.open("rb") as fh, _bulk_allocation():
         for number, derived in read(fh, start_line):
             batch.add(derived)
             last_line = number
@@ -499,6 +585,7 @@ class _Batch:
 
     def __init__(self, run: CollectionRun, origin: str, deletion_platform: str, summary: ImportSummary) -> None:
         self.run, self.origin, self.deletion_platform, self.summary = run, origin, deletion_platform, summary
+        self.accounts = AccountCache()
         self._clear()
 
     def _clear(self) -> None:
@@ -527,6 +614,7 @@ class _Batch:
                 skipped=self.skipped,
                 deletion_platform=self.deletion_platform,
                 now=timezone.now(),
+                accounts=self.accounts,
             )
             run.cursor = {"line": last_line}
             run.save(update_fields=_RUN_COUNTERS)

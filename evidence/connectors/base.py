@@ -9,13 +9,54 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 KINDS = frozenset({"post", "reply", "repost", "quote", "comment"})
 PLATFORMS = frozenset({"x", "bluesky", "mastodon", "facebook", "file"})
 
 
 def canonical_json(value: Any) -> bytes:
-    """Deterministic JSON bytes (sorted keys, no whitespace, UTF-8): the form that is hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Deterministic JSON bytes (sorted keys, no whitespace, UTF-8): the form that is hashed.
+
+    orjson's output, which is byte for byte the standard library's ``json.dumps(sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` except in how some floats are spelled
+    (``0.00001`` for ``1e-05``); platform payloads carry ids as strings and few floats. What
+    orjson cannot encode (integers beyond 64 bits) takes the standard library's form.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# For finding unquoted integers of 19 digits or more cheaply: digits become '9', a sign stays,
+# every quote becomes '"' and everything else a space, then a plain substring search.
+_DIGITS = bytes(ord("9") if chr(b).isdigit() and b < 128 else b if b in b'-"' else ord(" ") for b in range(256))
+_LONG_POSITIVE = b" " + b"9" * 20
+_LONG_NEGATIVE = b"-" + b"9" * 19
+
+
+def _may_hold_long_int(data: bytes) -> bool:
+    """Could ``data`` hold an integer orjson reads as a float (beyond 64 bits)? False positives are fine."""
+    shape = data.translate(_DIGITS)
+    return _LONG_POSITIVE in shape or _LONG_NEGATIVE in shape
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads``, faster: orjson where it decodes to the same value, the standard library where not.
+
+    orjson rejects what the standard library accepts (NaN, lone surrogates) and reads integers
+    beyond 64 bits as floats, so those documents (and, to be safe, any with an unquoted run of
+    20 digits, or 19 after a minus sign) take the standard path; both raise
+    :class:`json.JSONDecodeError` (orjson's error is a subclass) on malformed input.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    if not _may_hold_long_int(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
 
 
 def canonical_sha256(value: Any) -> str:
@@ -46,9 +87,13 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def needs_scrub(json_text: str) -> bool:
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+
+
+def needs_scrub(json_text: str | bytes) -> bool:
     """Cheap test on a JSON line: could it decode to NUL or a surrogate?"""
-    return "\\u" in json_text and bool(re.search(r"\\u(0000|[dD][89a-fA-F])", json_text))
+    data = json_text.encode() if isinstance(json_text, str) else json_text
+    return b"\\u" in data and bool(_ESCAPED_UNSTORABLE.search(data))
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from evidence.connectors.base import (
     RecordError,
     Rejected,
     canonical_sha256,
+    loads,
     needs_scrub,
     scrub,
 )
@@ -67,14 +68,12 @@ class _LineReader(ABC):
         if len(line) > MAX_LINE_BYTES:
             return _reject(position, f"line longer than {MAX_LINE_BYTES} bytes", "")
         try:
-            text = line.decode("utf-8")
+            item = loads(line)
         except UnicodeDecodeError as exc:
             return _reject(position, f"not UTF-8 ({exc.reason} at byte {exc.start})", repr(line[:10_000]))
-        try:
-            item = json.loads(text)
         except json.JSONDecodeError as exc:
-            return _reject(position, f"invalid JSON: {exc.msg} at column {exc.colno}", text)
-        return self.derive(scrub(item) if needs_scrub(text) else item, position)
+            return _reject(position, f"invalid JSON: {exc.msg} at column {exc.colno}", line.decode(errors="replace"))
+        return self.derive(scrub(item) if needs_scrub(line) else item, position)
 
 
 def _reject(position: str, reason: str, raw: str) -> Derived:
