@@ -316,7 +316,7 @@ def _batch_connector(
         x = XLookup(credential, base_url=str(source.base_url or "https://api.x.com"), options=client)
         return x, lambda batch: x.recheck([pid for _, pid, _ in batch])
     if name == "bluesky_recheck":
-        bsky = BlueskyRecheck(credential, base_url=str(source.base_url or "https://api.bsky.app"), options=client)
+        bsky = BlueskyRecheck(credential, base_url=_bluesky_appview(source), options=client)
         return bsky, lambda batch: bsky.recheck([pid for _, pid, _ in batch])
     if name == "facebook_recheck":
         fb = FacebookRecheck(credential, base_url=str(source.base_url or "https://graph.facebook.com"), options=client)
@@ -325,6 +325,14 @@ def _batch_connector(
         raise registry.ConfigError(f"{source.name} has no instance URL (--base-url) to ask")
     masto = MastodonRecheck(str(source.base_url), credential, options=client)
     return masto, lambda batch: masto.recheck(_local_ids(batch))
+
+
+def _bluesky_appview(source: Source) -> str:
+    """Where to ask: a search source's AppView; else (Jetstream's base URL is a WebSocket) option
+    ``recheck_base_url``, by default the public AppView, where getPosts needs no session."""
+    if source.connector == "bluesky_search":
+        return str(source.base_url or "https://api.bsky.app")
+    return str((source.options or {}).get("recheck_base_url") or "https://public.api.bsky.app")
 
 
 def _local_ids(batch: Batch) -> dict[str, str]:

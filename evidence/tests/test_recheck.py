@@ -323,3 +323,17 @@ def test_a_recheck_waits_for_an_interrupted_collection_so_it_can_still_resume(cl
         assert "done" in _recheck(clock, source.name)
     finally:
         fake.__exit__(None, None, None)
+
+
+def test_posts_from_jetstream_are_rechecked_on_an_appview_not_the_websocket(clock, monkeypatch):
+    fake, source = _start("bluesky", clock, monkeypatch)
+    try:
+        expected = _gone("bluesky", fake)
+        monkeypatch.delenv("BLUESKY_ACCESS_JWT")  # Jetstream needs no session, nor does getPosts
+        Source.objects.filter(pk=source.pk).update(connector="bluesky_jetstream", base_url="wss://jetstream.example",
+                                                   options={"recheck_base_url": fake.base_url})  # fmt: skip
+        _recheck(clock, source.name)
+    finally:
+        fake.__exit__(None, None, None)
+    assert set(Post.objects.filter(deleted_at__isnull=False).values_list("platform_id", flat=True)) == set(expected)
+    assert all("authorization" not in r.headers for r in fake.served(GET_POSTS))

@@ -30,8 +30,8 @@ class BlueskyRecheckFake(MethodAware, BlueskyFake):
     def route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         if path != GET_POSTS:
             return super().route(path, params, headers)
-        if headers.get("authorization") != f"Bearer {BLUESKY_TOKEN}":
-            return fixture_reply("bluesky", "error_400_expired_token")
+        if headers.get("authorization", f"Bearer {BLUESKY_TOKEN}") != f"Bearer {BLUESKY_TOKEN}":
+            return fixture_reply("bluesky", "error_400_expired_token")  # public without a session; a bad one fails
         uris = [v for k, v in parse_qsl(headers.get(":query", "")) if k == "uris"]
         if not uris or len(uris) > 25:
             return Reply.json(400, {"error": "InvalidRequest", "message": "uris must have 1 to 25 items"})
