@@ -120,7 +120,8 @@ def _upsert_accounts(
 
     Each new account, and each change of handle or name, is kept as an :class:`AccountObservation`,
     so an old handle still leads to the account. ``refresh=False`` (re-deriving old pages) only
-    creates what is missing and leaves current profiles alone. With a ``cache``, authors this
+    creates what is missing and leaves current profiles alone; so does a record that carries no
+    profile at all, only the account's id. With a ``cache``, authors this
     import already stored, unchanged, are not looked up again.
     """
     latest: dict[tuple[str, str], AccountRecord] = {}
@@ -136,7 +137,7 @@ def _upsert_accounts(
         lookup = {}
         for key, seen in latest.items():
             hit = cache.known.get(key)
-            if hit is not None and hit[1] == _profile(seen):
+            if hit is not None and (hit[1] == _profile(seen) or not any(_profile(seen))):
                 ids[key] = hit[0]
             else:
                 lookup[key] = seen
@@ -146,7 +147,9 @@ def _upsert_accounts(
             key = (platform, platform_id)
             ids[key] = pk
             seen = latest[key]
-            if refresh and tuple(profile) != tuple(getattr(seen, f) for f in _ACCOUNT_FIELDS):
+            # A record with no profile at all (a Jetstream commit carries only the author's DID)
+            # says nothing about the profile: keep what we know.
+            if refresh and any(_profile(seen)) and tuple(profile) != _profile(seen):
                 existing = Account(pk=pk, platform=platform, platform_id=platform_id, last_seen=now,
                                    **{f: getattr(seen, f) for f in _ACCOUNT_FIELDS})  # fmt: skip
                 if (profile[0], profile[1]) != (seen.handle, seen.display_name):

@@ -147,3 +147,16 @@ def test_characters_no_database_can_store_are_replaced_and_the_hash_matches_what
     post = Post.objects.get()
     assert post.text == "a\ufffdb\ufffdc \U0001f600"
     assert post.sha256 == canonical_sha256(post.raw)
+
+
+@pytest.mark.django_db
+def test_an_author_seen_with_only_an_id_keeps_the_profile_already_known(tmp_path: Path):
+    """Some sources name only the author's id (a Bluesky Jetstream commit carries the DID alone):
+    that is no news about the profile, and must not blank the handle linkage reads."""
+    import_posts(_write(tmp_path / "a.ndjson", [_item(1, author="a1")]))
+    bare = {"platform": "x", "id": "2", "text": "post number 2", "author": {"id": "a1"}}
+    import_posts(_write(tmp_path / "b.ndjson", [bare]))
+
+    account = Account.objects.get()
+    assert (account.handle, account.display_name) == ("user_a1", "A User")
+    assert Post.objects.filter(account=account).count() == 2

@@ -337,3 +337,23 @@ def test_posts_from_jetstream_are_rechecked_on_an_appview_not_the_websocket(cloc
         fake.__exit__(None, None, None)
     assert set(Post.objects.filter(deleted_at__isnull=False).values_list("platform_id", flat=True)) == set(expected)
     assert all("authorization" not in r.headers for r in fake.served(GET_POSTS))
+
+
+def test_a_collection_never_resumes_an_interrupted_recheck(clock, monkeypatch):
+    """A recheck killed mid-job leaves a running run; the next collection starts its own run and
+    leaves the recheck's (its job id in the cursor) for the next recheck to resume."""
+    fake, source = _start("x", clock, monkeypatch)
+    try:
+        collected = CollectionRun.objects.get()
+        killed = CollectionRun.objects.create(
+            source=source, connector="x_compliance", connector_version="1", query=source.query,
+            started_at=timezone.now(), status=CollectionRun.Status.RUNNING, owner="elsewhere:1",
+            heartbeat_at=timezone.now() - timedelta(hours=2), cursor={"job": "1990000000000000000", "phase": "poll"},
+        )  # fmt: skip
+        call_command("collect", source.name, client_options=options(clock), stdout=StringIO())
+    finally:
+        fake.__exit__(None, None, None)
+    newest = CollectionRun.objects.exclude(pk__in=[collected.pk, killed.pk]).get()
+    assert (newest.connector, newest.status) == (source.connector, "done")
+    killed.refresh_from_db()
+    assert (killed.connector, killed.status, killed.cursor["job"]) == ("x_compliance", "running", "1990000000000000000")
