@@ -7,8 +7,9 @@ stores each :class:`Candidate` as a proposed link whose ``evidence`` is the revi
 
 How it works (see docs/linkage.md for the reasoning):
 
-* Features are read in Python (``linkage/names.py``): a nickname-normalised given name, a family
-  name and initial, a year of birth, a postcode district and town, and the handle as an identifier.
+* Features (``linkage/names.py`` is the reference, ``linkage/features_sql.py`` computes the same
+  values column-wise in DuckDB): a nickname-normalised given name, a family name and initial, a
+  year of birth, a postcode district and town, and the handle as an identifier.
   An account's name comes from its display name, else its handle (``jsmith_84`` → initial j,
   family smith, born 1984), else its bio, so one piece of evidence is counted once.
 * Splink (DuckDB by default) generates candidates with several blocking rules, scores them with
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeAlias, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +41,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
+from linkage import features_sql
 from linkage.names import (
     NameParts,
     Vocabulary,
@@ -136,6 +138,11 @@ class ThresholdRow:
     tp: int
     fp: int
     fn: int
+
+
+# Records, or Arrow tables in features_sql.MEMBER_RAW_SCHEMA / ACCOUNT_RAW_SCHEMA (large batches).
+Members: TypeAlias = Iterable[MemberRecord] | pa.Table
+Accounts: TypeAlias = Iterable[AccountRecord] | pa.Table
 
 
 class LinkageError(ValueError):
@@ -481,6 +488,12 @@ class _Session:
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self.db_api.query_sql(sql).as_record_list())
 
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        """A query's result as Arrow (DuckDB hands it over column-wise; Spark's rows are converted)."""
+        if self.backend == "duckdb":
+            return cast(pa.Table, self.db_api.duckdb_con.sql(sql).to_arrow_table())
+        return pa.Table.from_pylist(self.fetch(sql))
+
 
 def _make_db_api(backend: str) -> Any:
     if backend == "duckdb":
@@ -561,7 +574,7 @@ class PreparedRegister:
 
     session: _Session
     members: Any  # SplinkDataFrame
-    vocab: Vocabulary
+    vocab: dict[str, pa.Array]  # the register's given names, family names and towns (features_sql)
     size: int
     rare_keys: dict[str, pa.Array] = field(default_factory=dict)
 
@@ -580,25 +593,25 @@ class LinkageModel:
     @classmethod
     def train(
         cls,
-        members: Iterable[MemberRecord] | PreparedRegister,
-        accounts: Iterable[AccountRecord],
+        members: Members | PreparedRegister,
+        accounts: Accounts,
         *,
         labels: Iterable[tuple[int, int, bool]] = (),
         backend: Backend = "duckdb",
     ) -> LinkageModel:
         """Estimate the model from the data (u by random sampling, m by EM, or from confirmed labels)."""
         register = members if isinstance(members, PreparedRegister) else prepare(members, backend=backend)
-        accounts = list(accounts)
-        n_accounts = len(accounts)
+        table = _account_table(accounts)
+        n_accounts = table.num_rows
         confirmed = sorted({(a, m) for a, m, ok in labels if ok})
         # Parameters are population shares: a deterministic sample estimates them as well, for less
         # work. Accounts with confirmed owners are always in it, so m from labels uses them all.
         stride = max(1, math.ceil(n_accounts / _MAX_TRAINING_ACCOUNTS))
-        sample = accounts[::stride]
+        sample = table.take(pa.array(range(0, n_accounts, stride), pa.int64())) if stride > 1 else table
         if stride > 1 and confirmed:
-            sampled = {a.account_id for a in sample}
-            wanted = {a for a, _ in confirmed} - sampled
-            sample += [a for a in accounts if a.account_id in wanted]
+            sampled = set(sample.column("account_id").to_pylist())
+            wanted = pa.array(sorted({a for a, _ in confirmed} - sampled), pa.int64())
+            sample = pa.concat_tables([sample, table.filter(pc.is_in(table.column("account_id"), value_set=wanted))])
         accounts_sdf, _ = _register_accounts(register, sample)
         linker = _linker(register, accounts_sdf, _link_settings())
         linker.training.estimate_probability_two_random_records_match(
@@ -664,8 +677,8 @@ class LinkageModel:
 
     def predict(
         self,
-        members: Iterable[MemberRecord] | PreparedRegister,
-        accounts: Iterable[AccountRecord],
+        members: Members | PreparedRegister,
+        accounts: Accounts,
         *,
         threshold: float = 0.5,
         exclude: Iterable[tuple[int, int]] = frozenset(),
@@ -675,16 +688,33 @@ class LinkageModel:
         ``exclude`` holds (account_id, member_id) pairs a reviewer rejected: they are never proposed
         and do not compete for the account.
         """
+        scored = self.score(members, accounts, threshold=threshold, exclude=exclude)
+        return _Explainer(self.settings).candidates(scored)
+
+    def score(
+        self,
+        members: Members | PreparedRegister,
+        accounts: Accounts,
+        *,
+        threshold: float = 0.5,
+        exclude: Iterable[tuple[int, int]] = frozenset(),
+    ) -> pa.Table:
+        """:meth:`predict`'s decisions as an Arrow table, before they become waterfalls.
+
+        One row per proposal: ``account_id``, ``member_id``, ``probability``, ``match_weight``,
+        ``rivals`` and each comparison's ``gamma_*`` / ``mw_*`` (and ``mw_tf_adj_*``) columns. For
+        evaluating a million accounts, where a Python object per evidence bar is not needed.
+        """
         _check_trained(self.settings)
         register = members if isinstance(members, PreparedRegister) else prepare(members, backend=self.backend)
-        accounts_sdf, _ = _register_accounts(register, accounts)
+        accounts_sdf, _ = _register_accounts(register, _account_table(accounts))
         linker = _linker(register, accounts_sdf, self._settings_for(register.session.dialect))
         scored = linker.inference.predict(threshold_match_weight=_SCORE_FLOOR_MW, warning_mode="never")
         excluded = _register_exclusions(register.session, exclude)
-        rows = register.session.fetch(_one_to_one_sql(scored.physical_name, excluded, threshold))
+        columns = _Explainer(self.settings).columns()
+        table = register.session.fetch_arrow(_one_to_one_sql(scored.physical_name, excluded, threshold, columns))
         scored.drop_table_from_database_and_remove_from_cache()
-        explain = _Explainer(self.settings)
-        return [explain.candidate(row) for row in rows]
+        return table
 
     def _settings_for(self, dialect: str) -> dict[str, Any]:
         if self.settings.get("sql_dialect") in (None, dialect):
@@ -713,19 +743,28 @@ def _floor_prior(linker: Linker, *, confirmed: int, pairs: int) -> None:
     settings_obj._probability_two_random_records_match = min(0.5, max(1, confirmed) / max(1, pairs))
 
 
-def prepare(members: Iterable[MemberRecord], *, backend: Backend = "duckdb") -> PreparedRegister:
-    """Read the register once and load it into a backend; pass the result to predict/train repeatedly."""
-    features = member_features(members)
+def prepare(members: Members, *, backend: Backend = "duckdb") -> PreparedRegister:
+    """Read the register once and load it into a backend; pass the result to predict/train repeatedly.
+
+    ``members`` are records, or an Arrow table in ``features_sql.MEMBER_RAW_SCHEMA`` (what a large
+    import or the benchmark hands over without building a Python object per member).
+    """
+    raw = members if isinstance(members, pa.Table) else features_sql.member_table(members)
+    features = features_sql.member_features(raw)
     if features.num_rows == 0:
         raise LinkageError("the register is empty: there are no members to link accounts to")
     rare = _rare_keys(features)
     session = _Session(backend)
     sdf = session.register(_with_keys(features, rare), _MEMBERS)
-    return PreparedRegister(session, sdf, vocabulary(features), features.num_rows, rare)
+    return PreparedRegister(session, sdf, features_sql.vocabulary_tables(features), features.num_rows, rare)
 
 
-def _register_accounts(register: PreparedRegister, accounts: Iterable[AccountRecord]) -> tuple[Any, int]:
-    features = account_features(accounts, register.vocab)
+def _account_table(accounts: Accounts) -> pa.Table:
+    return accounts if isinstance(accounts, pa.Table) else features_sql.account_table(accounts)
+
+
+def _register_accounts(register: PreparedRegister, raw_accounts: pa.Table) -> tuple[Any, int]:
+    features = features_sql.account_features(raw_accounts, register.vocab)
     if features.num_rows == 0:
         raise LinkageError("there are no accounts to link")
     return register.session.register(_with_keys(features, register.rare_keys)), features.num_rows
@@ -774,7 +813,7 @@ def _register_exclusions(session: _Session, exclude: Iterable[tuple[int, int]]) 
     return cast(str, session.register(table).physical_name)
 
 
-def _one_to_one_sql(scored: str, excluded: str | None, threshold: float) -> str:
+def _one_to_one_sql(scored: str, excluded: str | None, threshold: float, columns: Sequence[str]) -> str:
     """Best member per account; its probability shared with every other member that scored."""
     anti_join = (
         f"LEFT JOIN {excluded} x ON x.account_id = p.account_id AND x.member_id = p.member_id "
@@ -799,7 +838,8 @@ def _one_to_one_sql(scored: str, excluded: str | None, threshold: float) -> str:
             count(*) OVER (PARTITION BY account_id) AS rivals
         FROM kept
     )
-    SELECT *, power(2.0, match_weight) / (1.0 + account_odds) AS probability
+    SELECT account_id, member_id, match_weight, rivals, {", ".join(columns)},
+           power(2.0, match_weight) / (1.0 + account_odds) AS probability
     FROM ranked
     WHERE rank_in_account = 1 AND power(2.0, match_weight) / (1.0 + account_odds) >= {float(threshold)!r}
     ORDER BY account_id
@@ -826,20 +866,43 @@ class _Explainer:
             ]
             self.levels.append((name, labels, tf_cols[0] if tf_cols else None))
 
-    def candidate(self, row: Mapping[str, Any]) -> Candidate:
-        bars = [Evidence("prior", "chance two random records match", round(self.prior, 4))]
-        for name, labels, tf_col in self.levels:
-            weight = float(row.get(f"mw_{name}") or 0.0)
-            level = labels.get(int(row.get(f"gamma_{name}", -1)), "")
-            if tf_col and row.get(f"mw_tf_adj_{name}"):
-                weight += float(row[f"mw_tf_adj_{name}"])
-                level += " (weighed by how common it is)"
-            bars.append(Evidence(name, level, round(weight, 4)))
-        probability = float(row["probability"])
-        competition = _log2_odds(probability) - float(row["match_weight"])
-        rivals = int(row["rivals"]) - 1
-        bars.append(Evidence("other candidates", f"{rivals} other member(s) also scored", round(competition, 4)))
-        return Candidate(int(row["account_id"]), int(row["member_id"]), probability, tuple(bars))
+    def columns(self) -> list[str]:
+        """The scored columns the waterfall needs, besides ids, probability, match weight and rivals."""
+        cols = []
+        for name, _, tf_col in self.levels:
+            cols += [f"gamma_{name}", f"mw_{name}"] + ([f"mw_tf_adj_{name}"] if tf_col else [])
+        return cols
+
+    def candidates(self, table: pa.Table) -> list[Candidate]:
+        """Every row of :meth:`LinkageModel.score`'s table as a Candidate (bars shared where equal)."""
+        data = {name: table.column(name).to_pylist() for name in table.column_names}
+        prior = Evidence("prior", "chance two random records match", round(self.prior, 4))
+        shared: dict[tuple[int, int, float, bool], Evidence] = {}  # most bars recur: build each once
+        per_comparison = []
+        for index, (name, labels, tf_col) in enumerate(self.levels):
+            tf = data[f"mw_tf_adj_{name}"] if tf_col else None
+            per_comparison.append((index, name, labels, data[f"gamma_{name}"], data[f"mw_{name}"], tf))
+        out = []
+        for row in range(table.num_rows):
+            bars = [prior]
+            for index, name, labels, gammas, weights, tf in per_comparison:
+                weight = float(weights[row] or 0.0)
+                gamma = int(gammas[row] if gammas[row] is not None else -1)
+                adjusted = bool(tf is not None and tf[row])
+                if adjusted:
+                    weight += float(tf[row])  # type: ignore[index]
+                key = (index, gamma, round(weight, 4), adjusted)
+                bar = shared.get(key)
+                if bar is None:
+                    level = labels.get(gamma, "") + (" (weighed by how common it is)" if adjusted else "")
+                    bar = shared[key] = Evidence(name, level, key[2])
+                bars.append(bar)
+            probability = float(data["probability"][row])
+            competition = _log2_odds(probability) - float(data["match_weight"][row])
+            rivals = int(data["rivals"][row]) - 1
+            bars.append(Evidence("other candidates", f"{rivals} other member(s) also scored", round(competition, 4)))
+            out.append(Candidate(int(data["account_id"][row]), int(data["member_id"][row]), probability, tuple(bars)))
+        return out
 
 
 def _log2_odds(p: float) -> float:
