@@ -4,8 +4,10 @@
     .venv/bin/python bench/linkage.py                # 1,000,000 members × 1,000,000 accounts
 
 Data is generated in code from a seed (``linkage/synth.py``): 30% of accounts belong to members.
-Each method runs in a forked child process so its seconds and peak RSS are its own (the peak
-includes the input records the child holds). Both are scored against the generator's truth at
+A generator process streams the records into Arrow record batches (IPC files in a temporary
+directory; exactly ``synth.generate``'s data, without a Python object per record kept), and each
+method runs in a forked child that memory-maps them, so its seconds and peak RSS are its own
+(the peak includes the input tables the child reads). Both are scored against the generator's truth at
 the default threshold 0.5 and at a threshold chosen, as the issue asks, from labels: the first
 2,000 true links plus proposals for 2,000 other accounts play the part of reviewer decisions.
 """
@@ -19,18 +21,26 @@ import logging
 import multiprocessing as mp
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from linkage.model import AccountRecord, LinkageModel, MemberRecord, evaluate, prepare
-from linkage.synth import generate
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.features_sql import ACCOUNT_RAW_SCHEMA, MEMBER_RAW_SCHEMA, account_table, member_table
+from linkage.model import AccountRecord, LinkageModel, evaluate, prepare
+from linkage.synth import Generator
 
 Scores = list[tuple[int, int, float]]
 _LABEL_SAMPLE = 4000  # accounts a reviewer team has decided: the labels for m and for the threshold
+_BATCH = 50_000
+_TRUTH_SCHEMA = pa.schema([("account_id", pa.int64()), ("member_id", pa.int64())])
+_SCORES_SCHEMA = pa.schema([("account_id", pa.int64()), ("member_id", pa.int64()), ("probability", pa.float64())])
 
 
 def _reset_peak() -> None:
@@ -45,31 +55,97 @@ def _peak_rss_gib() -> float:
     return float("nan")
 
 
+def _write(path: Path, schema: pa.Schema, batches: Any) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        for batch in batches:
+            writer.write_table(batch)
+
+
+def _read(path: Path) -> pa.Table:
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def _generate(n_members: int, n_accounts: int, seed: int, out: Path, linked_share: float = 0.3) -> None:
+    """``synth.generate(n_members, n_accounts, seed=seed)``, the same draws in the same order, to Arrow.
+
+    People are kept (accounts are drawn from them), records are not: each batch of members or
+    accounts becomes an Arrow table as soon as it is drawn. The accounts are shuffled at the end
+    exactly as ``generate`` shuffles them.
+    """
+    gen = Generator(seed)
+    rng = gen.rng
+    people = [gen.person() for _ in range(n_members)]
+    emails: list[str] = []
+    member_parts = []
+    for start in range(0, n_members, _BATCH):
+        batch = [gen.member(i + 1, people[i]) for i in range(start, min(start + _BATCH, n_members))]
+        emails += [m.email for m in batch]
+        member_parts.append(member_table(batch))
+    _write(out / "members.arrow", MEMBER_RAW_SCHEMA, member_parts)
+    del member_parts
+    n_linked = round(n_accounts * linked_share)
+    owners = rng.sample(range(n_members), min(n_linked, n_members)) if n_members else []
+    account_parts, truth_a, truth_m = [], [], []
+    pending: list[AccountRecord] = []
+    for k in range(n_accounts):
+        account_id = 10_000_000 + k + 1
+        if k < len(owners):
+            i = owners[k]
+            pending.append(gen.account(account_id, people[i], emails[i]))
+            truth_a.append(account_id)
+            truth_m.append(i + 1)
+        elif n_members and rng.random() < 0.1:
+            pending.append(gen.account(account_id, gen.relative(rng.choice(people))))
+        else:
+            pending.append(gen.account(account_id, gen.person()))
+        if len(pending) == _BATCH:
+            account_parts.append(account_table(pending))
+            pending = []
+    account_parts.append(account_table(pending))
+    order = list(range(n_accounts))
+    rng.shuffle(order)
+    accounts = pa.concat_tables(account_parts).take(pa.array(order, pa.int64()))
+    _write(out / "accounts.arrow", ACCOUNT_RAW_SCHEMA, [accounts])
+    _write(out / "truth.arrow", _TRUTH_SCHEMA, [pa.table([truth_a, truth_m], schema=_TRUTH_SCHEMA)])
+
+
 def _run_assay(
-    members: list[MemberRecord],
-    accounts: list[AccountRecord],
-    new: list[AccountRecord],
-    labels: list[tuple[int, int, bool]],
+    members: pa.Table, accounts: pa.Table, new: pa.Table, labels: list[tuple[int, int, bool]]
 ) -> dict[str, Any]:
     start = time.perf_counter()
     register = prepare(members)
     model = LinkageModel.train(register, accounts, labels=labels)
-    candidates = model.predict(register, accounts, threshold=0.05)
+    scored = model.score(register, accounts, threshold=0.05)
     seconds = time.perf_counter() - start
+    t0 = time.perf_counter()
+    waterfalls = len(model.explain(scored.filter(pc.greater_equal(scored.column("probability"), 0.5))))
+    explain_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     incremental = model.predict(register, new, threshold=0.5)
     inc_seconds = time.perf_counter() - t0
-    scores = [(c.account_id, c.member_id, c.probability) for c in candidates]
     return {
-        "scores": scores,
+        "scores": _ipc(scored.select(_SCORES_SCHEMA.names).cast(_SCORES_SCHEMA)),
         "seconds": seconds,
+        "explain_seconds": explain_seconds,
+        "waterfalls": waterfalls,
         "incremental_seconds": inc_seconds,
         "incremental_links": len(incremental),
         "version": model.version,
     }
 
 
-def _baseline_tables(members: list[MemberRecord], accounts: list[AccountRecord]) -> tuple[Any, Any]:
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return cast(bytes, sink.getvalue().to_pybytes())
+
+
+def _from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _baseline_tables(members: pa.Table, accounts: pa.Table) -> tuple[Any, Any]:
     """What a generic set-up feeds Splink: raw fields cleaned the usual way, nothing assay-specific.
 
     Names: lower-cased letters (punctuation and emoji dropped); an account's first and last words
@@ -77,51 +153,49 @@ def _baseline_tables(members: list[MemberRecord], accounts: list[AccountRecord])
     (``LS6``); town: the member's, and the account location's first part (``Leeds, UK`` → leeds).
     Identifier: the email local part and the handle, lower-cased, separators dropped. Accounts have
     no date of birth: a generic set-up has none to read (assay reads years from handles and bios).
+    Cleaned in DuckDB SQL, as such a set-up would at this size.
     """
-    import re
+    import duckdb
 
-    import pyarrow as pa
+    con = duckdb.connect()
+    con.register("m", members)
+    con.register("a", accounts)
+    word = "nullif(regexp_replace(lower({}), '[^a-z]+', '', 'g'), '')"
+    ident = "nullif(regexp_replace(lower({}), '[^a-z0-9]+', '', 'g'), '')"
+    postcode = (
+        "CASE WHEN regexp_matches(upper(trim({0})), '^[A-Z]{{1,2}}[0-9][A-Z0-9]?( [0-9][A-Z]{{2}})?$') "
+        "THEN upper(trim({0})) END"
+    )
+    words_of = r"regexp_extract_all(coalesce({}, ''), '[^ \t\n]+')"  # str.split()
+    m_table = con.sql(
+        f"""SELECT member_id AS unique_id,
+                   {word.format(words_of.format("given_name") + "[1]")} AS first_name,
+                   {word.format("family_name")} AS surname,
+                   date_of_birth AS dob,
+                   {postcode.format("postcode")} AS postcode,
+                   {word.format("town")} AS town,
+                   CASE WHEN length(email) - length(replace(email, '@', '')) = 1
+                        THEN {ident.format("split_part(email, '@', 1)")} END AS ident
+            FROM m"""  # noqa: S608
+    ).to_arrow_table()
+    a_table = con.sql(
+        f"""WITH w AS (
+                SELECT *, list_filter(list_transform({words_of.format("display_name")},
+                                                     lambda x: {word.format("x")}), lambda x: x IS NOT NULL) AS words
+                FROM a)
+            SELECT account_id AS unique_id, words[1] AS first_name,
+                   CASE WHEN len(words) > 1 THEN words[len(words)] END AS surname,
+                   CAST(NULL AS VARCHAR) AS dob,
+                   {postcode.format("location")} AS postcode,
+                   {word.format("split_part(location, ',', 1)")} AS town,
+                   {ident.format("split_part(ltrim(handle, '@'), '@', 1)")} AS ident
+            FROM w"""  # noqa: S608
+    ).to_arrow_table()
+    con.close()
+    return m_table, a_table
 
-    not_letters = re.compile(r"[^a-z]+")
-    not_alnum = re.compile(r"[^a-z0-9]+")
 
-    def word(s: str) -> str | None:
-        return not_letters.sub("", s.lower()) or None
-
-    def ident(s: str) -> str | None:
-        return not_alnum.sub("", s.lower()) or None
-
-    def postcode(s: str) -> str | None:
-        s = s.strip().upper()
-        return s if re.match(r"^[A-Z]{1,2}[0-9][A-Z0-9]?( [0-9][A-Z]{2})?$", s) else None
-
-    names = ("unique_id", "first_name", "surname", "dob", "postcode", "town", "ident")
-    m_cols: dict[str, list[Any]] = {k: [] for k in names}
-    for m in members:
-        m_cols["unique_id"].append(m.member_id)
-        m_cols["first_name"].append(word(m.given_name.split()[0]) if m.given_name.split() else None)
-        m_cols["surname"].append(word(m.family_name))
-        m_cols["dob"].append(m.date_of_birth.isoformat() if m.date_of_birth else None)
-        m_cols["postcode"].append(postcode(m.postcode))
-        m_cols["town"].append(word(m.town))
-        m_cols["ident"].append(ident(m.email.split("@", 1)[0]) if m.email.count("@") == 1 else None)
-    a_cols: dict[str, list[Any]] = {k: [] for k in names}
-    for a in accounts:
-        words = [w for w in (word(x) for x in a.display_name.split()) if w]
-        a_cols["unique_id"].append(a.account_id)
-        a_cols["first_name"].append(words[0] if words else None)
-        a_cols["surname"].append(words[-1] if len(words) > 1 else None)
-        a_cols["dob"].append(None)
-        a_cols["postcode"].append(postcode(a.location))
-        a_cols["town"].append(word(a.location.split(",", 1)[0]) if a.location else None)
-        a_cols["ident"].append(ident(a.handle.lstrip("@").split("@", 1)[0]))
-    schema = pa.schema([("unique_id", pa.int64())] + [(k, pa.string()) for k in names[1:]])
-    return pa.table(m_cols, schema=schema), pa.table(a_cols, schema=schema)
-
-
-def _run_baseline(
-    members: list[MemberRecord], accounts: list[AccountRecord], _new: list[AccountRecord]
-) -> dict[str, Any]:
+def _run_baseline(members: pa.Table, accounts: pa.Table, _new: pa.Table) -> dict[str, Any]:
     """A plain Splink set-up as its tutorials build one, trained the way they train it.
 
     Exact identifier (email local part = handle), Jaro-Winkler names with term-frequency
@@ -180,11 +254,14 @@ def _run_baseline(
             QUALIFY row_number() OVER (PARTITION BY a ORDER BY match_probability DESC, m) = 1"""  # noqa: S608
     ).as_record_list()
     seconds = time.perf_counter() - start
-    return {"scores": [(int(r["a"]), int(r["m"]), float(r["p"])) for r in best], "seconds": seconds}
+    scores = pa.table(
+        [[int(r["a"]) for r in best], [int(r["m"]) for r in best], [float(r["p"]) for r in best]], schema=_SCORES_SCHEMA
+    )
+    return {"scores": _ipc(scores), "seconds": seconds}
 
 
 def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run ``fn`` in a forked child (it inherits the records), returning its result and peak RSS."""
+    """Run ``fn`` in a forked child (it inherits the tables), returning its result and peak RSS."""
     ctx = mp.get_context("fork")
     parent_end, child_end = ctx.Pipe(duplex=False)
 
@@ -219,14 +296,14 @@ def _metrics(scores: Scores, truth: dict[int, int], threshold: float) -> tuple[f
     return precision, recall, f1, tp, fp, fn
 
 
-def _confirmed(truth: dict[int, int], accounts: list[AccountRecord]) -> list[tuple[int, int, bool]]:
+def _confirmed(truth: dict[int, int], sample: list[int]) -> list[tuple[int, int, bool]]:
     """What reviewers would have confirmed: the true owners among the label sample's accounts."""
-    return [(a.account_id, truth[a.account_id], True) for a in accounts[:_LABEL_SAMPLE] if a.account_id in truth]
+    return [(a, truth[a], True) for a in sample if a in truth]
 
 
-def _threshold_from_labels(scores: Scores, truth: dict[int, int], accounts: list[AccountRecord]) -> float:
+def _threshold_from_labels(scores: Scores, truth: dict[int, int], sample: list[int]) -> float:
     """The lowest threshold whose precision on a reviewer-sized label set is at least 0.99."""
-    labelled = {a.account_id for a in accounts[:_LABEL_SAMPLE]}
+    labelled = set(sample)
     labels = [(a, truth[a], True) for a in labelled if a in truth]
     labels += [(a, m, truth.get(a) == m) for a, m, _ in scores if a in labelled]
     grid = [round(0.05 * i, 2) for i in range(1, 20)] + [0.97, 0.99, 0.995, 0.999]
@@ -244,32 +321,46 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    data = generate(args.n, args.n + 1000, seed=args.seed)
-    accounts, new = data.accounts[: args.n], data.accounts[args.n :]
-    truth = {a.account_id: data.truth[a.account_id] for a in accounts if a.account_id in data.truth}
-    new_truth = {a.account_id for a in new if a.account_id in data.truth}
-    gc.collect()
-    gc.freeze()  # the records are read-only from here: keep the children from copying them
-    print(
-        f"generated {args.n:,} members, {len(accounts):,} accounts ({len(truth):,} members'), "
-        f"+{len(new):,} new ({len(new_truth)} members') in {time.perf_counter() - t0:.1f} s; "
-        f"{os.cpu_count()} cores"
-    )
-    results = (
-        {}
-        if args.skip_assay
-        else {"assay": _in_child(_run_assay, data.members, accounts, new, _confirmed(truth, accounts))}
-    )
-    if not args.skip_baseline:
-        results["baseline"] = _in_child(_run_baseline, data.members, accounts, new)
+    with tempfile.TemporaryDirectory(prefix="assay-bench-linkage-") as tmp:
+        out = Path(tmp)
+        proc = mp.get_context("fork").Process(target=_generate, args=(args.n, args.n + 1000, args.seed, out))
+        proc.start()
+        proc.join()
+        if proc.exitcode != 0:
+            raise SystemExit(f"generating the data failed (exit code {proc.exitcode})")
+        members, all_accounts = _read(out / "members.arrow"), _read(out / "accounts.arrow")
+        accounts, new = all_accounts.slice(0, args.n), all_accounts.slice(args.n)
+        truth_table = _read(out / "truth.arrow")
+        owner = dict(zip(*(truth_table.column(c).to_pylist() for c in ("account_id", "member_id")), strict=True))
+        ids = accounts.column("account_id").to_pylist()
+        truth = {a: owner[a] for a in ids if a in owner}
+        new_truth = [a for a in new.column("account_id").to_pylist() if a in owner]
+        sample = ids[:_LABEL_SAMPLE]
+        del owner, ids
+        gc.collect()
+        gc.freeze()  # read-only from here: keep the children from copying it
+        print(
+            f"generated {args.n:,} members, {accounts.num_rows:,} accounts ({len(truth):,} members'), "
+            f"+{new.num_rows:,} new ({len(new_truth)} members') in {time.perf_counter() - t0:.1f} s; "
+            f"{os.cpu_count()} cores"
+        )
+        results = (
+            {}
+            if args.skip_assay
+            else {"assay": _in_child(_run_assay, members, accounts, new, _confirmed(truth, sample))}
+        )
+        if not args.skip_baseline:
+            results["baseline"] = _in_child(_run_baseline, members, accounts, new)
 
     header = f"{'method':<9} {'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>7} {'TP':>8} {'FP':>7} {'FN':>7}"
     print(header)
     summary: dict[str, tuple[float, float, float, float, float]] = {}
     for name, r in results.items():
-        chosen = _threshold_from_labels(r["scores"], truth, accounts)
+        table = _from_ipc(r["scores"])
+        scores: Scores = list(zip(*(table.column(c).to_pylist() for c in _SCORES_SCHEMA.names), strict=True))
+        chosen = _threshold_from_labels(scores, truth, sample)
         for t in sorted({0.5, chosen}):
-            p, rc, f1, tp, fp, fn = _metrics(r["scores"], truth, t)
+            p, rc, f1, tp, fp, fn = _metrics(scores, truth, t)
             tag = " (from labels)" if t == chosen else ""
             print(f"{name:<9} {t:>9.3f} {p:>9.4f} {rc:>7.4f} {f1:>7.4f} {tp:>8,d} {fp:>7,d} {fn:>7,d}{tag}")
             if t == chosen:
@@ -280,7 +371,11 @@ def main(argv: list[str] | None = None) -> None:
     if a is None:
         return
     print(
-        f"assay     incremental: {len(new):,} new accounts linked in {a['incremental_seconds']:.2f} s "
+        f"assay     waterfalls for the {a['waterfalls']:,} proposals at 0.5 built in {a['explain_seconds']:.1f} s "
+        "(not in the seconds above)"
+    )
+    print(
+        f"assay     incremental: {new.num_rows:,} new accounts linked in {a['incremental_seconds']:.2f} s "
         f"({a['incremental_links']} proposals at 0.5); model {a['version']}"
     )
     if "baseline" in summary:

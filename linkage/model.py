@@ -688,7 +688,10 @@ class LinkageModel:
         ``exclude`` holds (account_id, member_id) pairs a reviewer rejected: they are never proposed
         and do not compete for the account.
         """
-        scored = self.score(members, accounts, threshold=threshold, exclude=exclude)
+        return self.explain(self.score(members, accounts, threshold=threshold, exclude=exclude))
+
+    def explain(self, scored: pa.Table) -> list[Candidate]:
+        """:meth:`score`'s rows as Candidates, each with the reviewer's evidence waterfall."""
         return _Explainer(self.settings).candidates(scored)
 
     def score(
