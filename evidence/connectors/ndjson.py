@@ -29,6 +29,7 @@ from evidence.connectors.base import (
     needs_scrub,
     scrub,
 )
+from evidence.connectors.page import Derived
 
 NAME = "ndjson"
 VERSION = "1.0"
@@ -130,3 +131,14 @@ def read(stream: IO[bytes], *, start_line: int = 0) -> Iterator[tuple[int, Recor
             yield number, parse_item(obj, position)
         except RecordError as exc:
             yield number, Rejected(position, str(exc), text[:_RAW_KEEP])
+
+
+class NdjsonLines:
+    """:func:`read` in the shape of the other file readers: ``(line number, Derived)`` per line."""
+
+    def read(self, stream: IO[bytes], start_line: int = 0) -> Iterator[tuple[int, Derived]]:
+        for number, item in read(stream, start_line=start_line):
+            if isinstance(item, Record):
+                yield number, Derived(records=(item,))
+            else:
+                yield number, Derived(rejected=(item,))
