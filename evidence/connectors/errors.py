@@ -29,6 +29,7 @@ class Action(enum.Enum):
     STOP_PERMISSION = "stop_permission"  # credentials fine, but this access is not granted
     MARK_DELETED = "mark_deleted"  # the object is gone (or no longer visible): a tombstone
     BAD_QUERY = "bad_query"  # our request is wrong; retrying the same request cannot help
+    RUN_LIMIT = "run_limit"  # a live run reached its bound (duration, posts): its next run continues
 
 
 @dataclass(frozen=True, slots=True)

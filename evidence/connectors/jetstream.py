@@ -21,7 +21,7 @@ gapless playback, skipping the replayed frames it has already handled.
 
 **Ending.** ``assay collect`` must end, and the worker reconnects on its schedule: a run ends done
 at the first event at or past the query's ``until`` (or, when the stream falls idle for
-``idle_seconds`` after ``until`` has passed, caught up); it stops resumably (``wait_for_reset``,
+``idle_seconds`` after ``until`` has passed, caught up); it stops resumably (``run_limit``,
 which the CLI does not count as a failure) when it reaches ``max_posts`` or ``duration_seconds``,
 and the next run continues from the cursor.
 
@@ -505,12 +505,12 @@ class _Run:
             message = (
                 f"Jetstream: collected max_posts={jet.max_posts} in this run; the next run continues from the cursor"
             )
-            raise _End(False, CollectionStopped(Action.WAIT_FOR_RESET, message))
+            raise _End(False, CollectionStopped(Action.RUN_LIMIT, message))
         if jet.duration_seconds is not None and jet.monotonic() - self.started >= jet.duration_seconds:
             message = (
                 f"Jetstream: ran duration_seconds={jet.duration_seconds:g}; the next run continues from the cursor"
             )
-            raise _End(False, CollectionStopped(Action.WAIT_FOR_RESET, message))
+            raise _End(False, CollectionStopped(Action.RUN_LIMIT, message))
         if idle and (self.until is None or _to_us(datetime.fromtimestamp(jet.options.clock(), UTC)) >= self.until):
             raise _End(True)  # caught up: nothing more before until will come
 

@@ -120,7 +120,7 @@ def test_resuming_after_a_stop_from_the_cursor_gives_the_uninterrupted_rows(fake
     stops = 0
     _collect(clock, "jetstream")  # a limit reached is a resumable stop, not a failure
     while (run := CollectionRun.objects.get()).status != "done":  # the same run, resumed each time
-        assert run.stop_action == "wait_for_reset" and "max_posts=3" in run.error
+        assert run.stop_action == "run_limit" and "max_posts=3" in run.error
         stops += 1
         stored, connections = run.cursor["time_us"], len(fake.connections)
         _collect(clock, "jetstream")

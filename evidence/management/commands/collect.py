@@ -12,7 +12,8 @@ from evidence.models import CollectionRun, Source
 from evidence.registry import SPECS, ConfigError
 from oversight.console import progress_bar
 
-_WAIT = Action.WAIT_FOR_RESET.value  # a rate limit longer than we wait: not a failure, it resumes later
+# A rate limit longer than we wait, or a live run's bound: not failures, the next run resumes.
+_RESUMES = {Action.WAIT_FOR_RESET.value, Action.RUN_LIMIT.value}
 
 
 class Command(BaseCommand):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             self.stdout.write(describe(run))
             if run.quarantined:
                 self.stdout.write(f"  see quarantined items with: assay quarantine --run {run.pk}")
-            if run.status != CollectionRun.Status.DONE and run.stop_action != _WAIT:
+            if run.status != CollectionRun.Status.DONE and run.stop_action not in _RESUMES:
                 failed.append(source.name)
         if failed:
             raise CommandError(f"not collected: {', '.join(failed)} (see above)")
