@@ -114,9 +114,14 @@ def _run_assay(
 ) -> dict[str, Any]:
     start = time.perf_counter()
     register = prepare(members)
+    prepared = time.perf_counter()
     model = LinkageModel.train(register, accounts, labels=labels)
+    trained = time.perf_counter()
     scored = model.score(register, accounts, threshold=0.05)
     seconds = time.perf_counter() - start
+    phases = (
+        f"prepare {prepared - start:.1f} s, train {trained - prepared:.1f} s, score {start + seconds - trained:.1f} s"
+    )
     t0 = time.perf_counter()
     waterfalls = len(model.explain(scored.filter(pc.greater_equal(scored.column("probability"), 0.5))))
     explain_seconds = time.perf_counter() - t0
@@ -127,6 +132,7 @@ def _run_assay(
         "scores": _ipc(scored.select(_SCORES_SCHEMA.names).cast(_SCORES_SCHEMA)),
         "seconds": seconds,
         "explain_seconds": explain_seconds,
+        "phases": phases,
         "waterfalls": waterfalls,
         "incremental_seconds": inc_seconds,
         "incremental_links": len(incremental),
@@ -366,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
             if t == chosen:
                 summary[name] = (p, rc, f1, r["seconds"], r["peak_gib"])
     for name, r in results.items():
-        print(f"{name:<9} seconds {r['seconds']:.1f}  peak RSS {r['peak_gib']:.2f} GiB")
+        phases = f" ({r['phases']})" if "phases" in r else ""
+        print(f"{name:<9} seconds {r['seconds']:.1f}  peak RSS {r['peak_gib']:.2f} GiB{phases}")
     a = results.get("assay")
     if a is None:
         return
