@@ -878,6 +878,8 @@ class _Explainer:
 
     def candidates(self, table: pa.Table) -> list[Candidate]:
         """Every row of :meth:`LinkageModel.score`'s table as a Candidate (bars shared where equal)."""
+        if table.num_rows == 0:  # Spark's empty result arrives without columns
+            return []
         data = {name: table.column(name).to_pylist() for name in table.column_names}
         prior = Evidence("prior", "chance two random records match", round(self.prior, 4))
         shared: dict[tuple[int, int, float, bool], Evidence] = {}  # most bars recur: build each once

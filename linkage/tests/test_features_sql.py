@@ -11,7 +11,15 @@ import pyarrow as pa
 import pytest
 
 from linkage import features_sql
-from linkage.model import AccountRecord, MemberRecord, account_features, member_features, vocabulary
+from linkage.model import (
+    AccountRecord,
+    LinkageModel,
+    MemberRecord,
+    account_features,
+    member_features,
+    prepare,
+    vocabulary,
+)
 from linkage.synth import generate
 
 # Pieces of the messy text profiles and registers carry: accents, Irish and Dutch names, titles,
@@ -145,3 +153,18 @@ def test_sql_features_read_the_documented_cases(handle, display, bio, location, 
     ).to_pylist()[0]
     assert {k: got[k] for k in expected} == expected
     assert got == account_features([account], vocabulary(register)).to_pylist()[0]
+
+
+def test_arrow_tables_and_records_give_the_same_links():
+    """``prepare``/``score``/``explain`` on Arrow tables decide exactly what ``predict`` on records does."""
+    data = generate(2000, 2000, seed=31)
+    labels = [(a, m, True) for a, m in list(data.truth.items())[:200]]
+    by_records = prepare(data.members)
+    model = LinkageModel.train(by_records, data.accounts, labels=labels)
+    expected = model.predict(by_records, data.accounts, threshold=0.2)
+    by_table = prepare(features_sql.member_table(data.members))
+    scored = model.score(by_table, features_sql.account_table(data.accounts), threshold=0.2)
+    assert model.explain(scored) == expected
+    assert len(expected) > 200
+    nobody = AccountRecord(1, "x", "zz_qq", "Zyx Qwv", "", "")
+    assert model.predict(by_table, [nobody], threshold=0.2) == []
