@@ -13,8 +13,9 @@ evidence.
 :func:`derive_batch` rebuilds the records from that body alone, live and when re-deriving.
 
 **Cursor.** Jetstream's cursor is ``time_us`` (Unix microseconds). A page's cursor is the
-``time_us`` of the last frame handled; a resumed run connects with it (Jetstream replays from that
-instant; the one repeated event is a duplicate that storing drops). With no cursor the first
+``time_us`` of the last frame handled, with the keys of the frames handled at that instant
+(``seen``); a resumed run connects with it and skips those frames, which Jetstream replays from that
+instant, so its batches and counts are those of an uninterrupted run. With no cursor the first
 connection starts at the query's ``since``, or at the live tail. After a dropped connection the
 connector reconnects with backoff and rewinds ``rewind_seconds``, as Jetstream's README advises for
 gapless playback, skipping the replayed frames it has already handled.
@@ -364,8 +365,10 @@ class _Run:
         self.until = _to_us(query.until) if query.until else None
         self.started = jet.monotonic()
         self.posts = 0
-        self.batches = 0
+        self.batches = int((cursor or {}).get("batch", 0))  # numbering goes on in a resumed run
         self.recent: dict[tuple[str, str, str, int], None] = {}  # frames handled within the rewind window
+        for kind, did, key, time_us in (cursor or {}).get("seen", []):  # handled at the cursor: replayed, skip
+            self.recent[(str(kind), str(did), str(key), int(time_us))] = None
         self.failures = 0
         self.paged = self.position  # the position the last page checkpointed
 
@@ -533,7 +536,9 @@ class _Run:
         derived = derive_batch(body, prefix, self.jet.handles, self._profiles(batch.dids))
         self._prune()
         self.paged = self.position
-        cursor = None if final else ({"time_us": self.position} if self.position is not None else {})
+        seen = [list(k) for k in self.recent if k[3] == self.position]
+        state = {"time_us": self.position, "seen": seen, "batch": self.batches} if self.position is not None else {}
+        cursor = None if final else state
         return Page.of(exchange, derived, cursor)
 
     def _profiles(self, dids: set[str]) -> Mapping[str, AccountRecord]:
