@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,7 @@ class JetstreamFake:
         self.events = corpus() if events is None else events
         self.connections: list[Connection] = []
         self.errors: list[str] = []
+        self.frame_delay = 0.0  # real seconds before each frame: a stream a collector can be caught in
         self._drops: list[int] = []
         self._injected: dict[int, list[str]] = {}
         self._lock = threading.Lock()
@@ -136,6 +138,8 @@ class JetstreamFake:
             if drop is not None and sent >= drop:
                 connection.close_socket()  # abrupt: the client sees the connection reset, no close frame
                 return
+            if self.frame_delay:
+                time.sleep(self.frame_delay)
             connection.send(frame)
         for _ in connection:  # caught up: stay open and silent until the client leaves
             pass

@@ -97,6 +97,7 @@ class FakeServer(ABC):
         self._blocked: tuple[float, Callable[[], Reply]] | None = None
         self._lock = threading.Lock()
         self.errors: list[str] = []  # exceptions raised while serving: a test can assert there were none
+        self.delay = 0.0  # real seconds before every answer without its own delay (a slow platform)
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._httpd.errors = self.errors
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02})
@@ -180,8 +181,8 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             headers = {k.lower(): v for k, v in self.headers.items()}
             reply = server.answer(url.path, params, headers)
-            if reply.delay:
-                time.sleep(reply.delay)
+            if reply.delay or server.delay:
+                time.sleep(reply.delay or server.delay)
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)

@@ -113,6 +113,7 @@ class XStreamFake:
         self.connections = 0
         self.requests: list[Served] = []
         self.errors: list[str] = []
+        self.line_delay = 0.0  # real seconds before each post line: a stream a collector can be caught in
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -303,6 +304,8 @@ def _handler_for(fake: XStreamFake) -> type[BaseHTTPRequestHandler]:
                     self._chunk(json.dumps(DISCONNECT).encode() + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
                     return
+                if fake.line_delay:
+                    time.sleep(fake.line_delay)
                 line = fake.next_line()
                 if line is None:
                     break
