@@ -31,7 +31,9 @@ from evidence.connectors.page import Deletion, Derived, Page, Skipped
 from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Platform, Post, Quarantine, Source
 from oversight.services import record as audit
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000  # posts per transaction (and checkpoint) of a file import
+BULK_CACHE_KIB = 64 * 1024  # SQLite page cache during an import
+BULK_CHECKPOINT_PAGES = 10_000  # SQLite WAL pages (about 40 MB) between checkpoints during an import
 _ACCOUNT_FIELDS = ("handle", "display_name", "bio", "location", "url")
 _ACCOUNT_COLUMNS = ("platform", "platform_id", *_ACCOUNT_FIELDS, "first_seen", "last_seen")
 _OBSERVATION_COLUMNS = ("account", "handle", "display_name", "observed_at", "run")
@@ -531,6 +533,31 @@ def _bulk_allocation() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextmanager
+def _bulk_writes() -> Iterator[None]:
+    """On SQLite, while a large import runs: a bigger page cache and fewer WAL checkpoints.
+
+    The default cache (2 MB) stops holding the posts' indexes after a few hundred thousand rows,
+    and a checkpoint after every batch copies and syncs the same index pages again and again. The
+    connection's settings are restored afterwards. Durability is unchanged: every batch still
+    commits with its cursor.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
+        checkpoint = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+
+
 def import_posts(
     path: Path,
     *,
@@ -558,7 +585,7 @@ def import_posts(
     summary = ImportSummary(run_id=run.pk, resumed_from_line=start_line)
     batch = _Batch(run, str(path), deletion_platform, summary)
     last_line = start_line
-    with path.open("rb") as fh, _bulk_allocation():
+    with path.open("rb") as fh, _bulk_allocation(), _bulk_writes():
         for number, derived in reader.read(fh, start_line):
             batch.add(derived)
             last_line = number
