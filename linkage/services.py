@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -20,11 +20,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from evidence.models import Account
-from linkage import model as lm
 from linkage.models import Link, LinkageRun, TrainedModel
 from oversight.services import record as audit
 from register.importers import normalise_handle
 from register.models import DeclaredIdentifier, Member
+
+if TYPE_CHECKING:
+    from linkage import model as lm
 
 DECLARED_MODEL_VERSION = "declared-1"
 POLICIES = ("declared", "probabilistic")
@@ -144,6 +146,8 @@ def run_linkage(
 
 
 def member_records(members: QuerySet[Member] | None = None) -> list[lm.MemberRecord]:
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     rows = (members if members is not None else Member.objects.all()).values_list(
         "pk", "given_name", "family_name", "email", "date_of_birth", "town", "postcode"
     )
@@ -151,6 +155,8 @@ def member_records(members: QuerySet[Member] | None = None) -> list[lm.MemberRec
 
 
 def account_records(accounts: QuerySet[Account]) -> list[lm.AccountRecord]:
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     rows = accounts.values_list("pk", "platform", "handle", "display_name", "bio", "location")
     return [lm.AccountRecord(*row) for row in rows.iterator(chunk_size=BATCH_SIZE)]
 
@@ -164,6 +170,8 @@ def reviewer_labels() -> list[tuple[int, int, bool]]:
 
 
 def _backend() -> lm.Backend:
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     backend = settings.LINKAGE_BACKEND
     if backend not in ("duckdb", "spark"):
         raise lm.LinkageError(f"ASSAY_LINKAGE_BACKEND={backend!r}: choose duckdb or spark")
@@ -175,11 +183,15 @@ def current_model() -> TrainedModel | None:
 
 
 def load_model(trained: TrainedModel) -> lm.LinkageModel:
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     return lm.LinkageModel.from_document(trained.document)
 
 
 def train(*, actor: Any = None) -> TrainedModel:
     """Estimate the model from the register, the accounts and every reviewer label; store it versioned."""
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     members = member_records()
     if not members:
         raise lm.LinkageError("the register is empty: import members first (assay import-register)")
@@ -275,6 +287,8 @@ def evaluate(
     labels: list[tuple[int, int, bool]], *, trained: TrainedModel | None = None
 ) -> tuple[TrainedModel, list[lm.ThresholdRow]]:
     """Precision, recall and F1 by threshold of the current model on labelled pairs."""
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     trained = trained or current_model()
     if trained is None:
         raise lm.LinkageError("no trained linkage model: run `assay linkage train` first")
@@ -289,6 +303,8 @@ def evaluate(
 
 def duplicate_members(threshold: float = 0.9) -> list[tuple[Member, Member, float]]:
     """Pairs of register entries that look like the same person, for an operator to merge."""
+    from linkage import model as lm  # splink and DuckDB load on first use, not at startup
+
     pairs = lm.find_duplicate_members(None, member_records(), threshold)
     by_id = Member.objects.in_bulk({i for a, b, _p in pairs for i in (a, b)})
     return [(by_id[a], by_id[b], p) for a, b, p in pairs]
