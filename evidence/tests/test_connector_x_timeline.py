@@ -13,7 +13,7 @@ from evidence.connectors.page import Query
 from evidence.connectors.x_timeline import XTimeline, accounts
 from evidence.models import CollectionRun, Exchange, Post, Source
 from evidence.tests.fakes.helpers import digests, options
-from evidence.tests.fakes.server import FakeClock
+from evidence.tests.fakes.server import FakeClock, Reply
 from evidence.tests.fakes.x_timeline import TOKEN, XTimelineFake
 from evidence.tests.platforms import SINCE, UNTIL
 
@@ -121,3 +121,33 @@ def test_an_interrupted_run_resumes_to_the_rows_of_an_uninterrupted_one(fake, cl
     assert sorted((pid, sha) for pid, sha, _ in reference) == [row[:2] for row in _rows()]
     assert run.imported == 24 and run.duplicates == 0
     assert len(fake.served("/2/users/by/username/max_beispiel")) == 1  # resolved once, kept in the cursor
+
+
+def _as_usual(server: XTimelineFake) -> Reply:
+    """Answer this request as the fake normally would (so a scripted failure lands on a later page)."""
+    asked = server.requests[-1]
+    return server.route(asked.path, asked.params, asked.headers)
+
+
+def test_a_burst_of_503s_mid_timeline_is_ridden_out_to_the_rows_of_an_undisturbed_run(fake, clock):
+    with XTimelineFake(per_user=12, clock=FakeClock()) as clean:
+        connector = XTimeline(TOKEN, base_url=clean.base_url, max_results=5, options=options(FakeClock()))
+        reference = digests(connector.pages(Query(QUERY, SINCE, UNTIL)))
+    source = _source(fake)
+    burst = [XTimelineFake.server_error() for _ in range(3)]  # the documented 503 Service Unavailable
+    fake.push(_as_usual, *burst, path=f"/2/users/{MAX}/tweets")  # page 1 answers; page 2 fails three times
+
+    _collect(clock, source.name)
+
+    run = CollectionRun.objects.get()
+    assert run.status == "done" and run.imported == 24 and run.duplicates == 0 and run.pages == 8
+    assert sorted((pid, sha) for pid, sha, _ in reference) == [row[:2] for row in _rows()]
+    timeline = [r.params.get("pagination_token") for r in fake.served(f"/2/users/{MAX}/tweets")]
+    assert timeline == [None, "p-5", "p-5", "p-5", "p-5", "p-10"]  # the same page asked again, none skipped
+    attempts = Exchange.objects.filter(run=run, role="attempt").order_by("seq")
+    assert [(a.status, a.params.get("pagination_token")) for a in attempts] == [(503, "p-5")] * 3
+    assert all(b"Service Unavailable" in bytes(a.body) for a in attempts)
+    page = Exchange.objects.get(run=run, role="page", seq=attempts.last().seq + 1)  # type: ignore[union-attr]
+    assert (page.status, page.params.get("pagination_token"), page.page) == (200, "p-5", attempts[0].page)
+    # equal-jitter backoff, doubling: 0.5-1 s, 1-2 s, 2-4 s on the shared clock, nothing else waited
+    assert len(clock.sleeps) == 3 and all(2**i / 2 <= s <= 2**i for i, s in enumerate(clock.sleeps))
