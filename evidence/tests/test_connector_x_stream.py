@@ -170,3 +170,45 @@ def test_a_source_without_stream_rules_says_how_to_make_them(fake, clock):
     run = CollectionRun.objects.get()
     assert run.status == "stopped" and "assay stream-rules live" in run.error
     assert fake.requests == []
+
+
+def test_a_burst_of_503s_on_connect_is_backed_off_without_losing_or_duplicating_a_post(fake, clock):
+    fake.connect_script.extend(XStreamFake.server_error() for _ in range(3))  # the documented 503
+    source = _source(fake)
+
+    _collect(clock, source.name)
+
+    run = CollectionRun.objects.get()
+    expected = _expected(fake)
+    assert run.status == "done" and run.imported == len(expected) and run.duplicates == 0
+    assert sorted(Post.objects.values_list("platform_id", flat=True)) == sorted(expected)
+    assert fake.connections == 4 and fake.delivered == expected  # each post went out once, on the 4th connect
+    attempts = Exchange.objects.filter(run=run, role="attempt").order_by("seq")
+    assert [a.status for a in attempts] == [503] * 3 and all(STREAM in a.url for a in attempts)
+    assert all(b"Service Unavailable" in bytes(a.body) for a in attempts)
+    # equal-jitter backoff, doubling: 0.5-1 s, 1-2 s, 2-4 s on the shared clock
+    assert len(clock.sleeps) == 3 and all(2**i / 2 <= s <= 2**i for i, s in enumerate(clock.sleeps))
+
+
+def test_503s_on_the_rules_endpoints_are_retried_and_the_rules_end_up_synced_once(fake, clock):
+    stale = fake.add_rule("old rule", "assay:OLD-1")
+    fake.fail_rules("list", XStreamFake.server_error(), XStreamFake.server_error())
+    fake.fail_rules("delete", XStreamFake.server_error(), applied=True)  # carried out, but the answer is lost
+    fake.fail_rules("add", XStreamFake.server_error(), applied=True)
+    source = _source(fake)
+
+    _collect(clock, source.name)
+
+    assert sorted((r["value"], r["tag"]) for r in fake.rules.values()) == sorted((r["value"], r["tag"]) for r in WANTED)
+    assert len(fake.rules) == len(WANTED)  # the retried add made no second copy (X answers DuplicateRule)
+    posts = [p.body for p in fake.served("POST", RULES)]
+    assert posts == [{"delete": {"ids": [stale]}}] * 2 + [{"add": WANTED}] * 2  # each retried once
+    assert len(fake.served("GET", RULES)) == 3
+    run = CollectionRun.objects.get()
+    expected = _expected(fake)
+    assert run.status == "done" and run.imported == len(expected) and run.duplicates == 0
+    assert sorted(Post.objects.values_list("platform_id", flat=True)) == sorted(expected)
+    assert fake.connections == 1 and fake.delivered == expected
+    # each request backs off afresh: two tries for the listing, one each for the delete and the add
+    assert len(clock.sleeps) == 4 and 1 <= clock.sleeps[1] <= 2
+    assert all(0.5 <= s <= 1 for s in (clock.sleeps[0], *clock.sleeps[2:]))

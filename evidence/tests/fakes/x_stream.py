@@ -9,8 +9,10 @@ POST/GET /2/tweets/search/stream/rules) and the documented search payloads in ``
 * ``GET /2/tweets/search/stream``: HTTP/1.1 chunked newline-delimited JSON, one post per line with
   ``includes.users`` and ``matching_rules``, a blank keep-alive line every few posts; only posts
   matching an active rule are delivered, each once (like X without backfill). Scripted connects
-  answer 429s with ``x-rate-limit-reset`` (``TooManyConnections``); ``disconnect_after`` makes
-  a connection send the in-stream ``operational-disconnect`` error and close.
+  answer 429s with ``x-rate-limit-reset`` (``TooManyConnections``) or the documented 503;
+  ``disconnect_after`` makes a connection send the in-stream ``operational-disconnect`` error and
+  close. :meth:`XStreamFake.fail_rules` scripts failures of rule listing, adding or deleting,
+  optionally after the change was applied (a gateway that timed out on a backend that did the work).
 
 Time is the shared :class:`FakeClock`: keep-alives after the posts run out advance it by 20 s each,
 so a run bounded by ``duration_seconds`` ends without the test sleeping.
@@ -109,6 +111,7 @@ class XStreamFake:
         self.position = 0  # the next corpus post to consider (each is delivered once)
         self.delivered: list[str] = []
         self.connect_script: list[Reply] = []
+        self.rules_script: list[tuple[str, Reply, bool]] = []  # (request, reply, applied first), in order
         self.disconnect_after: list[int] = []  # per connection, in order: posts before an operational disconnect
         self.connections = 0
         self.requests: list[Served] = []
@@ -151,9 +154,33 @@ class XStreamFake:
         return Reply.json(429, TOO_MANY_CONNECTIONS, {"x-rate-limit-limit": "50", "x-rate-limit-remaining": "0",
                                                      "x-rate-limit-reset": reset})  # fmt: skip
 
+    @staticmethod
+    def server_error() -> Reply:
+        """The documented 503 Service Unavailable (transient: retried with backoff)."""
+        return fixture_reply("x", "error_503_service_unavailable")
+
+    def fail_rules(self, request: str, *replies: Reply, applied: bool = False) -> None:
+        """The next rules requests of this kind (``"list"``, ``"add"`` or ``"delete"``) get these
+        replies, in order; with ``applied`` the request is carried out first (a POST's change is
+        made) and only its answer is lost."""
+        with self._lock:
+            self.rules_script.extend((request, reply, applied) for reply in replies)
+
     # --- routes ----------------------------------------------------------------------------
 
     def handle_rules(self, method: str, params: dict[str, str], body: Any) -> Reply:
+        kind = "list" if method == "GET" else "delete" if isinstance(body, dict) and "delete" in body else "add"
+        with self._lock:
+            scripted = next((i for i, (k, _, _) in enumerate(self.rules_script) if k == kind), None)
+            entry = self.rules_script.pop(scripted) if scripted is not None else None
+        if entry is None:
+            return self._rules(method, params, body)
+        _, reply, applied = entry
+        if applied:
+            self._rules(method, params, body)
+        return reply
+
+    def _rules(self, method: str, params: dict[str, str], body: Any) -> Reply:
         if method == "GET":
             with self._lock:
                 data = list(self.rules.values())
