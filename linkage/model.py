@@ -68,6 +68,7 @@ __all__ = [
     "LinkageModel",
     "MemberRecord",
     "PreparedRegister",
+    "Rival",
     "ThresholdRow",
     "evaluate",
     "find_duplicate_members",
@@ -80,6 +81,7 @@ _ACCOUNTS = "accounts"
 _SCORE_FLOOR_MW = -8.0  # pairs below this match weight cannot matter to any threshold or competitor
 _DEFAULT_U_PAIRS = 3e6
 _MAX_TRAINING_ACCOUNTS = 250_000
+_OTHERS = 3  # runners-up kept per proposed account, for the reviewer to compare with the proposal
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +122,32 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Rival:
+    """A member who also scored for the account but ranked below the proposal.
+
+    ``probability`` is shared exactly as the proposal's is (``2^w / (1 + Σ odds)`` over the same
+    members), so a reviewer can compare the two numbers; ``match_weight`` (``w``, log2 Bayes
+    factor including the prior) is why it ranked lower.
+    """
+
+    member_id: int
+    probability: float
+    match_weight: float
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """A proposed link. The evidence weights sum to log2 of the probability's odds."""
+    """A proposed link. The evidence weights sum to log2 of the probability's odds.
+
+    ``others`` are the next best members for the account (at most three, best first), rejected
+    pairs excluded as they are from the proposal.
+    """
 
     account_id: int
     member_id: int
     probability: float
     evidence: tuple[Evidence, ...]
+    others: tuple[Rival, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,8 +726,10 @@ class LinkageModel:
         """:meth:`predict`'s decisions as an Arrow table, before they become waterfalls.
 
         One row per proposal: ``account_id``, ``member_id``, ``probability``, ``match_weight``,
-        ``rivals`` and each comparison's ``gamma_*`` / ``mw_*`` (and ``mw_tf_adj_*``) columns. For
-        evaluating a million accounts, where a Python object per evidence bar is not needed.
+        ``rivals``, each comparison's ``gamma_*`` / ``mw_*`` (and ``mw_tf_adj_*``) columns, and
+        ``others``: a list of (member_id, probability, match_weight) structs, the account's next
+        best members, best first. For evaluating a million accounts, where a Python object per
+        evidence bar is not needed.
         """
         _check_trained(self.settings)
         register = members if isinstance(members, PreparedRegister) else prepare(members, backend=self.backend)
@@ -715,9 +738,9 @@ class LinkageModel:
         scored = linker.inference.predict(threshold_match_weight=_SCORE_FLOOR_MW, warning_mode="never")
         excluded = _register_exclusions(register.session, exclude)
         columns = _Explainer(self.settings).columns()
-        table = register.session.fetch_arrow(_one_to_one_sql(scored.physical_name, excluded, threshold, columns))
+        ranked = register.session.fetch_arrow(_one_to_one_sql(scored.physical_name, excluded, threshold, columns))
         scored.drop_table_from_database_and_remove_from_cache()
-        return table
+        return _nest_others(ranked)
 
     def _settings_for(self, dialect: str) -> dict[str, Any]:
         if self.settings.get("sql_dialect") in (None, dialect):
@@ -817,7 +840,13 @@ def _register_exclusions(session: _Session, exclude: Iterable[tuple[int, int]]) 
 
 
 def _one_to_one_sql(scored: str, excluded: str | None, threshold: float, columns: Sequence[str]) -> str:
-    """Best member per account; its probability shared with every other member that scored."""
+    """Best member per account and its runners-up; every probability shared with all who scored.
+
+    One pass over the scored pairs: rows ranked 1 (the proposal) to ``1 + _OTHERS`` (the other
+    candidates) of accounts whose best member reaches ``threshold``. The best probability comes
+    from the same window as the odds (``max(match_weight)`` is rank 1's), so selecting proposed
+    accounts needs no second window or join. Plain window functions: DuckDB and Spark SQL alike.
+    """
     anti_join = (
         f"LEFT JOIN {excluded} x ON x.account_id = p.account_id AND x.member_id = p.member_id "
         "WHERE x.account_id IS NULL"
@@ -838,15 +867,44 @@ def _one_to_one_sql(scored: str, excluded: str | None, threshold: float, columns
         SELECT *,
             row_number() OVER (PARTITION BY account_id ORDER BY match_weight DESC, member_id) AS rank_in_account,
             sum(power(2.0, match_weight)) OVER (PARTITION BY account_id) AS account_odds,
+            max(match_weight) OVER (PARTITION BY account_id) AS best_weight,
             count(*) OVER (PARTITION BY account_id) AS rivals
         FROM kept
     )
-    SELECT account_id, member_id, match_weight, rivals, {", ".join(columns)},
+    SELECT account_id, member_id, match_weight, rivals, rank_in_account, {", ".join(columns)},
            power(2.0, match_weight) / (1.0 + account_odds) AS probability
     FROM ranked
-    WHERE rank_in_account = 1 AND power(2.0, match_weight) / (1.0 + account_odds) >= {float(threshold)!r}
-    ORDER BY account_id
+    WHERE rank_in_account <= {1 + _OTHERS}
+      AND power(2.0, best_weight) / (1.0 + account_odds) >= {float(threshold)!r}
+    ORDER BY account_id, rank_in_account
     """  # noqa: S608
+
+
+_RIVAL_TYPE = pa.struct([("member_id", pa.int64()), ("probability", pa.float64()), ("match_weight", pa.float64())])
+
+
+def _nest_others(ranked: pa.Table) -> pa.Table:
+    """Rank-1 rows (one per proposal) with an ``others`` column: that account's runners-up, best first."""
+    if ranked.num_rows == 0:  # Spark's empty result arrives without columns
+        return ranked
+    ranked = ranked.sort_by([("account_id", "ascending"), ("rank_in_account", "ascending")])
+    first = pc.equal(ranked.column("rank_in_account"), 1)
+    winners = ranked.filter(first).drop_columns(["rank_in_account"])
+    rest = ranked.filter(pc.invert(first))
+    # Both are sorted by account and every runner-up's account has a winner: offsets from counts.
+    counts = rest.group_by("account_id").aggregate([("account_id", "count")])
+    where = pc.index_in(winners.column("account_id"), value_set=counts.column("account_id"))
+    per_winner = pc.fill_null(pc.take(counts.column("account_id_count"), where), 0).cast(pa.int32())
+    offsets = pa.array([0, *itertools.accumulate(per_winner.to_pylist())], pa.int32())
+    rivals = pa.StructArray.from_arrays(
+        [
+            pc.cast(rest.column("member_id"), pa.int64()).combine_chunks(),
+            pc.cast(rest.column("probability"), pa.float64()).combine_chunks(),
+            pc.cast(rest.column("match_weight"), pa.float64()).combine_chunks(),
+        ],
+        fields=list(_RIVAL_TYPE),
+    )
+    return winners.append_column("others", pa.ListArray.from_arrays(offsets, rivals))
 
 
 class _Explainer:
@@ -887,6 +945,7 @@ class _Explainer:
         for index, (name, labels, tf_col) in enumerate(self.levels):
             tf = data[f"mw_tf_adj_{name}"] if tf_col else None
             per_comparison.append((index, name, labels, data[f"gamma_{name}"], data[f"mw_{name}"], tf))
+        others = _rivals(table)
         out = []
         for row in range(table.num_rows):
             bars = [prior]
@@ -906,8 +965,24 @@ class _Explainer:
             competition = _log2_odds(probability) - float(data["match_weight"][row])
             rivals = int(data["rivals"][row]) - 1
             bars.append(Evidence("other candidates", f"{rivals} other member(s) also scored", round(competition, 4)))
-            out.append(Candidate(int(data["account_id"][row]), int(data["member_id"][row]), probability, tuple(bars)))
+            out.append(
+                Candidate(
+                    int(data["account_id"][row]), int(data["member_id"][row]), probability, tuple(bars), others[row]
+                )
+            )
         return out
+
+
+def _rivals(table: pa.Table) -> list[tuple[Rival, ...]]:
+    """Each row's ``others`` as Rivals (read column-wise: one list per field, not a dict per struct)."""
+    if "others" not in table.column_names:
+        return [()] * table.num_rows
+    column = table.column("others").combine_chunks()
+    offsets = column.offsets.to_pylist()  # a filtered or sliced table's offsets need not start at 0
+    ids, probabilities, weights = (child.to_pylist() for child in column.flatten().flatten())
+    rivals = [Rival(int(m), float(p), float(w)) for m, p, w in zip(ids, probabilities, weights, strict=True)]
+    base = offsets[0]
+    return [tuple(rivals[start - base : end - base]) for start, end in itertools.pairwise(offsets)]
 
 
 def _log2_odds(p: float) -> float:

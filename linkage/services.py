@@ -238,6 +238,11 @@ def _propose(run: LinkageRun, trained: TrainedModel) -> int:
             explanation={
                 "model_version": trained.version,
                 "evidence": [{"comparison": e.comparison, "level": e.level, "weight": e.weight} for e in c.evidence],
+                # The next best members, shared like the proposal: a reviewer weighs it against them.
+                "others": [
+                    {"member_id": o.member_id, "probability": o.probability, "match_weight": o.match_weight}
+                    for o in c.others
+                ],
             },
             status=Link.Status.PROPOSED,
             run=run,

@@ -175,3 +175,56 @@ def test_name_keys_block_only_for_names_few_members_share():
     assert blocked == [None, "ada|quillfeather"]
     member_keys = _with_keys(members, keys).column("key_given_family").to_pylist()
     assert member_keys[: _KEY_CAP + 1] == [None] * (_KEY_CAP + 1) and member_keys[-1] == "ada|quillfeather"
+
+
+def _weight(candidate):
+    """The proposal's own match weight: its bars without the one-to-one sharing."""
+    return sum(e.weight for e in candidate.evidence if e.comparison != "other candidates")
+
+
+def test_the_other_candidates_are_ranked_shared_like_the_proposal_and_respect_rejections(world):
+    data, _, model = world
+    # Six Quillfeathers who fit the account less and less well: at most three runners-up are kept.
+    quills = [
+        MARGARET,
+        MemberRecord(900011, "Margaret", "Quillfeather", "", date(1961, 4, 2), "Leeds", "LS6 9ZZ"),
+        MemberRecord(900012, "Peggy", "Quillfeather", "", date(1961, 1, 1), "Leeds", ""),
+        MemberRecord(900013, "Margaret", "Quillfeather", "", date(1961, 1, 1), "York", ""),
+        MemberRecord(900014, "Margaret", "Quillfeather", "", date(1962, 1, 1), "Hull", ""),
+        MemberRecord(900015, "Margaret", "Quillfeather", "", None, "", ""),
+    ]
+    members = [*data.members, *quills]
+    acct = AccountRecord(40, "x", "mquillfeather61", "Margaret Quillfeather", "", "Leeds")
+
+    (best,) = model.predict(members, [acct], threshold=0.0)
+    assert len(best.others) == 3
+    rivals = best.evidence[-1]
+    assert int(rivals.level.split()[0]) > 3  # more runners-up scored than are listed
+    assert best.member_id in {MARGARET.member_id, 900011}
+    weights = [_weight(best), *(o.match_weight for o in best.others)]
+    assert weights == sorted(weights, reverse=True)
+    ids = [best.member_id, *(o.member_id for o in best.others)]
+    assert len(set(ids)) == 4 and set(ids) <= {m.member_id for m in quills}
+    # Shared the same way: P(i) = 2^w_i / (1 + Σ 2^w_j), so the ratio of two is 2^(w_i - w_j) and
+    # the proposal's "other candidates" bar is log2 of (1 + Σ odds) over every member that scored.
+    for other in best.others:
+        assert other.probability / best.probability == pytest.approx(
+            2 ** (other.match_weight - _weight(best)), rel=1e-3
+        )
+    assert best.probability + sum(o.probability for o in best.others) < 1
+
+    # A rejected runner-up is neither listed nor counted; rejecting the proposal promotes the next.
+    rejected_rival = best.others[0].member_id
+    (without_rival,) = model.predict(members, [acct], threshold=0.0, exclude={(40, rejected_rival)})
+    assert without_rival.member_id == best.member_id
+    assert rejected_rival not in {o.member_id for o in without_rival.others}
+    assert without_rival.probability > best.probability
+    (promoted,) = model.predict(members, [acct], threshold=0.0, exclude={(40, best.member_id)})
+    assert promoted.member_id == best.others[0].member_id
+    assert best.member_id not in {o.member_id for o in promoted.others}
+    assert [o.member_id for o in promoted.others][:2] == [o.member_id for o in best.others][1:]
+
+
+def test_an_account_with_one_plausible_member_has_no_other_candidates(world):
+    acct = AccountRecord(41, "x", "", "Jane Harbottle", "", "")
+    assert _link(world, acct)[41].others == ()

@@ -84,6 +84,15 @@ def test_the_probabilistic_policy_proposes_links_with_their_evidence(loaded: Dat
     assert first.explanation["model_version"] == summary.model_version == TrainedModel.objects.get().version
     # one-to-one: no account is proposed for two members
     assert proposals.values("account_id").distinct().count() == proposals.count()
+    # each proposal keeps the members it was ranked against, shared like its own probability
+    with_others = [p for p in proposals if p.explanation["others"]]
+    assert with_others, "some proposals should have runners-up"
+    for p in proposals:
+        others = p.explanation["others"]
+        assert len(others) <= 3 and p.member_id not in {o["member_id"] for o in others}
+        assert [o["match_weight"] for o in others] == sorted((o["match_weight"] for o in others), reverse=True)
+        assert all(o["probability"] < p.probability for o in others)
+        assert p.probability + sum(o["probability"] for o in others) < 1
 
 
 def test_a_second_run_changes_nothing_and_new_accounts_are_linked_incrementally(loaded: Dataset):
