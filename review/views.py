@@ -25,10 +25,11 @@ from evidence.highlight import highlight
 from evidence.models import Account, Post
 from linkage.models import Link
 from oversight.roles import Role, request_roles
+from register.models import Member
 from review import services
 from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
 from review.models import Case, Decision
-from review.waterfall import Bar, waterfall
+from review.waterfall import Bar, Rival, rivals, waterfall
 from review.workflow import State
 
 PAGE_SIZE = 50
@@ -164,19 +165,51 @@ def _evidence(case: Case) -> list[_PostEvidence]:
 
 
 @dataclass
+class _OtherCandidate:
+    rival: Rival
+    member: Member | None  # None: the member has left the register since the proposal was made
+
+
+@dataclass
 class _LinkView:
     link: Link
     bars: list[Bar]
+    # The other members the model ranked below this one; None when this viewer may not see them
+    # or none were recorded with the link (see ``others_recorded``).
+    others: list[_OtherCandidate] | None = None
+    others_recorded: bool = True
 
 
-def _links(case: Case, accounts: list[Account]) -> list[_LinkView]:
+def _may_see_other_candidates(request: HttpRequest, case: Case, link: Link) -> bool:
+    """Other members' names are need-to-know: leads and operators (who see every case) always;
+    the case's reviewer while the link awaits a decision, because weighing it against them is
+    the decision. Once decided, the members it was not about are no longer that reviewer's business.
+    """
+    if request_roles(request) & _SEE_ALL:
+        return True
+    return link.status == Link.Status.PROPOSED and case.assigned_to_id == request.user.pk
+
+
+def _links(request: HttpRequest, case: Case, accounts: list[Account]) -> list[_LinkView]:
     """How the subject is tied to the evidence: the member's links, or the account's proposals."""
     links = Link.objects.select_related("member", "account").order_by("-probability", "pk")
     if case.member_id is not None:
         links = links.filter(member_id=case.member_id, account__in=accounts)
     else:
         links = links.filter(account=case.account)
-    return [_LinkView(link, waterfall(link.explanation.get("evidence", []))) for link in links]
+    views = []
+    for link in links:
+        view = _LinkView(link, waterfall(link.explanation.get("evidence", [])))
+        if link.method == Link.Method.PROBABILISTIC and _may_see_other_candidates(request, case, link):
+            found = rivals(link.explanation)
+            view.others_recorded = found is not None
+            view.others = [_OtherCandidate(r, None) for r in found or []]
+        views.append(view)
+    members = Member.objects.in_bulk({o.rival.member_id for v in views for o in v.others or []})
+    for view in views:
+        for other in view.others or []:
+            other.member = members.get(other.rival.member_id)
+    return views
 
 
 def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
@@ -191,7 +224,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     return {
         "case": case,
         "evidence": evidence,
-        "links": _links(case, accounts),
+        "links": _links(request, case, accounts),
         "decisions": decisions,
         "pending": pending,
         "can_decide": case.state == State.ASSIGNED and case.assigned_to_id == request.user.pk,

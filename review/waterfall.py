@@ -50,3 +50,40 @@ def waterfall(evidence: Iterable[Mapping[str, Any]]) -> list[Bar]:
         width = max(abs(after - before) / span * 100, 0.5)
         bars.append(Bar(comparison, level, weight, after, round(left, 2), round(min(width, 100 - left), 2)))
     return bars
+
+
+@dataclass(frozen=True)
+class Rival:
+    """Another member who scored for the account, and by how much less evidence than the proposal."""
+
+    member_id: int
+    probability: float
+    match_weight: float  # the rival's total log2 Bayes factor, prior included
+    behind: float  # how far below the proposal's total it fell (log2 odds)
+
+    @property
+    def percent(self) -> str:
+        """The probability as a reviewer reads it: whole percent, never a misleading "0%"."""
+        return f"{self.probability:.0%}" if self.probability >= 0.005 else "under 1%"
+
+
+def proposal_weight(evidence: Iterable[Mapping[str, Any]]) -> float:
+    """The proposal's own total: every bar but the sharing with other candidates (the last bar)."""
+    return sum(float(e.get("weight", 0.0)) for e in evidence if e.get("comparison") != "other candidates")
+
+
+def rivals(explanation: Mapping[str, Any]) -> list[Rival] | None:
+    """The other candidate members stored with a proposal, best first; None when none were recorded.
+
+    Links proposed before the model kept its runners-up have no ``others``: that is "not
+    recorded", not "nobody else scored", and the page must not say the latter.
+    """
+    others = explanation.get("others")
+    if others is None:
+        return None
+    total = proposal_weight(explanation.get("evidence", []))
+    out = []
+    for other in others:
+        weight = float(other.get("match_weight", 0.0))
+        out.append(Rival(int(other["member_id"]), float(other.get("probability", 0.0)), weight, total - weight))
+    return sorted(out, key=lambda r: -r.match_weight)
