@@ -71,6 +71,13 @@ def _assert_same_links(duck: list[Candidate], spark: list[Candidate]) -> None:
         assert other.probability == pytest.approx(c.probability, abs=1e-6)
         assert [(e.comparison, e.level) for e in other.evidence] == [(e.comparison, e.level) for e in c.evidence]
         assert [e.weight for e in other.evidence] == pytest.approx([e.weight for e in c.evidence], abs=1e-3)
+        # the runners-up too (by member: equal weights may tie in a different order)
+        theirs = {o.member_id: o for o in other.others}
+        assert set(theirs) == {o.member_id for o in c.others}
+        for rival in c.others:
+            assert theirs[rival.member_id].probability == pytest.approx(rival.probability, abs=1e-6)
+            assert theirs[rival.member_id].match_weight == pytest.approx(rival.match_weight, abs=1e-3)
+    assert any(c.others for c in duck), "the test set should have proposals with runners-up"
 
 
 def test_a_duckdb_model_links_the_same_on_spark(spark_backend: None, small: Dataset) -> None:
