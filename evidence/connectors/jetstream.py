@@ -20,6 +20,12 @@ connection starts at the query's ``since``, or at the live tail. After a dropped
 connector reconnects with backoff and rewinds ``rewind_seconds``, as Jetstream's README advises for
 gapless playback, skipping the replayed frames it has already handled.
 
+**Refused handshakes.** A 429 is waited out to its reset (``ratelimit-reset``, else ``retry-after``,
+read against the server's ``Date``), a 5xx or 408 backed off, within the client's
+:class:`~evidence.connectors.http.RetryPolicy` (rate-limit waits, ``max_wait``, retries); past it
+the run stops with the reason (resumable after the reset for a 429). Each refusal is kept as
+evidence: an attempt exchange stored with the connection's first page.
+
 **Ending.** ``assay collect`` must end, and the worker reconnects on its schedule: a run ends done
 at the first event at or past the query's ``until`` (or, when the stream falls idle for
 ``idle_seconds`` after ``until`` has passed, caught up); it stops resumably (``run_limit``,
@@ -57,7 +63,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
 from evidence.connectors.bluesky import rich_post
-from evidence.connectors.errors import Action
+from evidence.connectors.errors import Action, reset_wait
 from evidence.connectors.http import ClientOptions, CollectionStopped, Exchange
 from evidence.connectors.page import Cursor, Deletion, Derived, Page, Query, RichPost, Skipped, raw_text
 
@@ -272,6 +278,7 @@ class _Batch:
     params: tuple[tuple[str, str], ...]
     headers: tuple[tuple[str, str], ...]
     started: float
+    attempts: tuple[Exchange, ...] = ()  # handshakes refused before this connection (429, 5xx)
     frames: list[str] = field(default_factory=list)
     dids: set[str] = field(default_factory=set)  # authors in the kept frames
 
@@ -370,6 +377,8 @@ class _Run:
         for kind, did, key, time_us in (cursor or {}).get("seen", []):  # handled at the cursor: replayed, skip
             self.recent[(str(kind), str(did), str(key), int(time_us))] = None
         self.failures = 0
+        self.waits = 0  # rate-limit waits since the last accepted handshake
+        self.refused: list[Exchange] = []  # refused handshakes, stored with the next page
         self.paged = self.position  # the position the last page checkpointed
 
     def pages(self) -> Iterator[Page]:
@@ -406,12 +415,18 @@ class _Run:
                 )
             except websockets.exceptions.InvalidStatus as exc:
                 status = exc.response.status_code
-                if status in (429, 408) or status >= 500:
-                    self.failures = self._back_off(self.failures, f"HTTP {status} on connect")
+                refusal = self._refusal(url, params, exc.response.status_code, exc.response.headers, exc.response.body)
+                self.refused.append(refusal)
+                if status == 429:
+                    self._wait_for_reset(refusal)
+                    continue
+                if status == 408 or status >= 500:
+                    self.failures = self._back_off(self.failures, f"HTTP {status} on connect", refusal)
                     continue
                 body = exc.response.body.decode("utf-8", "replace")[:300] if exc.response.body else ""
                 action = Action.STOP_PERMISSION if status in (401, 403) else Action.BAD_QUERY
-                raise CollectionStopped(action, f"Jetstream refused the subscription (HTTP {status}): {body}") from None
+                message = f"Jetstream refused the subscription (HTTP {status}): {body}"
+                raise CollectionStopped(action, message, refusal) from None
             except (OSError, TimeoutError, websockets.exceptions.InvalidHandshake) as exc:
                 self.failures = self._back_off(self.failures, f"{type(exc).__name__} connecting to {self.jet.url}")
                 continue
@@ -419,7 +434,37 @@ class _Run:
             self.jet.connections += 1
             assert ws.response is not None
             headers = tuple((k, v) for k, v in ws.response.headers.raw_items())
-            return ws, _Batch(self.jet.url, params, headers, self.jet.monotonic())
+            attempts, self.refused, self.waits = tuple(self.refused), [], 0
+            return ws, _Batch(self.jet.url, params, headers, self.jet.monotonic(), attempts)
+
+    def _refusal(
+        self, url: str, params: tuple[tuple[str, str], ...], status: int, headers: Any, body: bytes | bytearray | None
+    ) -> Exchange:
+        """A refused handshake as evidence, like any exchange: URL, parameters and the response as received."""
+        data = bytes(body or b"")
+        return Exchange(
+            method="GET",
+            url=url,
+            params=params,
+            status=status,
+            headers=tuple((k, v) for k, v in headers.raw_items()),
+            body=data,
+            retrieved_at=datetime.fromtimestamp(self.jet.options.clock(), tz=UTC),
+            connector=self.jet.name,
+            connector_version=self.jet.version,
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+
+    def _wait_for_reset(self, refusal: Exchange) -> None:
+        """Sleep until a 429's window resets, or stop resumably when that is beyond the policy."""
+        policy = self.jet.options.policy
+        wait = reset_wait({k.lower(): v for k, v in refusal.headers}, self.jet.options.clock())
+        wait = (policy.default_wait if wait is None else wait) + policy.reset_margin
+        if wait > policy.max_wait or self.waits >= policy.max_rate_waits:
+            message = f"Jetstream: rate limited on connect (HTTP 429, wait {self.waits + 1}); resets in {wait:.0f} s"
+            raise CollectionStopped(Action.WAIT_FOR_RESET, f"{message}, resume then", refusal, resume_after=wait)
+        self.jet.options.sleep(wait)
+        self.waits += 1
 
     def _read(self, ws: ClientConnection, batch: _Batch) -> Iterator[Page]:
         while True:
@@ -539,7 +584,8 @@ class _Run:
         seen = [list(k) for k in self.recent if k[3] == self.position]
         state = {"time_us": self.position, "seen": seen, "batch": self.batches} if self.position is not None else {}
         cursor = None if final else state
-        return Page.of(exchange, derived, cursor)
+        attempts, batch.attempts = batch.attempts, ()
+        return Page.of(exchange, derived, cursor, attempts)
 
     def _profiles(self, dids: set[str]) -> Mapping[str, AccountRecord]:
         return self.jet.profiles(dids) if self.jet.profiles is not None and dids else {}
@@ -550,10 +596,11 @@ class _Run:
         horizon = self.position - self.jet.rewind_us
         self.recent = {k: None for k in self.recent if k[3] >= horizon}
 
-    def _back_off(self, attempt: int, why: str) -> int:
+    def _back_off(self, attempt: int, why: str, exchange: Exchange | None = None) -> int:
         policy = self.jet.options.policy
         if attempt >= policy.max_retries:
-            raise CollectionStopped(Action.BACKOFF, f"Jetstream: gave up after {attempt + 1} attempts ({why})")
+            message = f"Jetstream: gave up after {attempt + 1} attempts ({why})"
+            raise CollectionStopped(Action.BACKOFF, message, exchange)
         ceiling = min(policy.backoff_cap, policy.backoff_base * 2**attempt)
         self.jet.options.sleep(ceiling / 2 + self.jet.options.rng.uniform(0, ceiling / 2))
         return attempt + 1

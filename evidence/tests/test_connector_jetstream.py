@@ -17,7 +17,7 @@ from evidence.connectors.jetstream import BlueskyJetstream, TextQuery
 from evidence.connectors.page import Query, RichPost
 from evidence.models import CollectionRun, Exchange, Post, Quarantine
 from evidence.tests.fakes.helpers import options
-from evidence.tests.fakes.jetstream import BASE_US, ERIKA, MAX, QUERY, JetstreamFake, v2_frames
+from evidence.tests.fakes.jetstream import BASE_US, ERIKA, MAX, QUERY, JetstreamFake, Refusal, v2_frames
 from evidence.tests.fakes.server import FakeClock
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +218,107 @@ def test_the_query_syntax(query, text, hit):
 def test_an_empty_side_of_or_is_a_clear_error():
     with pytest.raises(ValueError, match="every side of OR"):
         TextQuery.parse("fest OR")
+
+
+@pytest.fixture
+def timed(clock):
+    """A Jetstream whose refusals are timed on the clock the connector sleeps on."""
+    with JetstreamFake(clock=clock) as server:
+        yield server
+    assert server.errors == []
+
+
+def _stored(run: CollectionRun, role: str) -> list[tuple[int, bytes]]:
+    return [(e.status, bytes(e.body)) for e in Exchange.objects.filter(run=run, role=role).order_by("seq")]
+
+
+def test_a_burst_of_503_handshakes_is_backed_off_to_the_uninterrupted_rows(timed, clock):
+    expected = _expected(timed, FakeClock())
+    timed.unavailable(3)
+    _source(timed)
+
+    _collect(clock, "jetstream")
+
+    run = CollectionRun.objects.get()
+    assert run.status == "done" and _rows() == expected and run.duplicates == 0
+    assert [status for _, status in timed.refused] == [503] * 3 and len(timed.connections) == 1
+    assert _stored(run, "attempt") == [(503, b"Service Unavailable")] * 3  # the refusals are evidence too
+    # equal-jitter backoff, doubling: 0.5-1 s, 1-2 s, 2-4 s on the shared clock
+    assert len(clock.sleeps) == 3 and all(2**i / 2 <= s <= 2**i for i, s in enumerate(clock.sleeps))
+
+
+def test_a_429_handshake_waits_for_ratelimit_reset_then_collects_the_uninterrupted_rows(timed, clock):
+    expected = _expected(timed, FakeClock())
+    timed.rate_limited(120)  # refuses every handshake until the clock passes the reset
+    _source(timed)
+
+    _collect(clock, "jetstream")
+
+    run = CollectionRun.objects.get()
+    assert run.status == "done" and _rows() == expected and run.duplicates == 0
+    assert clock.sleeps == [121.0]  # to ratelimit-reset (by the server's Date), plus a second's margin
+    assert [status for _, status in timed.refused] == [429] and len(timed.connections) == 1
+    [(status, body)] = _stored(run, "attempt")
+    assert status == 429 and b"RateLimitExceeded" in body
+
+
+def test_refused_reconnects_after_a_drop_are_ridden_out_without_losing_or_duplicating(timed, clock):
+    expected = _expected(timed, FakeClock())
+    timed.drop_after(5)
+    timed.unavailable(2, after=1)  # the first connection is accepted, then dropped; its reconnects are refused
+    timed.rate_limited(30)
+    _source(timed)
+
+    _collect(clock, "jetstream")
+
+    run = CollectionRun.objects.get()
+    assert run.status == "done" and _rows() == expected
+    assert run.duplicates == 0 and run.imported == len(expected)
+    assert [status for _, status in timed.refused] == [503, 503, 429] and len(timed.connections) == 2
+    rewound = str(BASE_US + 4_000_000 - 5_000_000)  # every reconnect asks from the last frame handled, rewound
+    assert {c.params["cursor"][0] for c, _ in timed.refused} == {rewound} == set(timed.connections[1].params["cursor"])
+    assert [status for status, _ in _stored(run, "attempt")] == [503, 503, 429]
+    assert len(clock.sleeps) == 4 and clock.sleeps[-1] == 31.0  # the drop and two 503s backed off; the 429 waited
+
+
+def test_handshakes_refused_past_the_retry_budget_stop_the_run_with_the_reason(timed, clock):
+    timed.unavailable(10)
+    _source(timed)
+
+    with pytest.raises(CommandError):
+        _collect(clock, "jetstream")
+
+    run = CollectionRun.objects.get()
+    assert (run.status, run.stop_action) == ("stopped", "backoff")
+    assert "Jetstream: gave up after 6 attempts (HTTP 503 on connect" in run.error
+    assert len(timed.refused) == 6 and timed.connections == [] and Post.objects.count() == 0
+    assert _stored(run, "stop") == [(503, b"Service Unavailable")]
+    assert len(clock.sleeps) == 5
+
+
+def test_a_rate_limit_resetting_beyond_max_wait_stops_resumably_without_waiting(timed, clock):
+    timed.rate_limited(3600)
+    _source(timed)
+
+    out = _collect(clock, "jetstream")  # not a failure: the next run resumes after the reset
+
+    run = CollectionRun.objects.get()
+    assert (run.status, run.stop_action) == ("stopped", "wait_for_reset")
+    assert "Jetstream: rate limited on connect (HTTP 429, wait 1); resets in 3601 s, resume then" in run.error
+    assert run.resume_after is not None and run.finished_at is not None
+    assert 3600 <= (run.resume_after - run.finished_at).total_seconds() <= 3602
+    assert "resumes after" in out and clock.sleeps == [] and len(timed.refused) == 1
+    assert [status for status, _ in _stored(run, "stop")] == [429]
+
+
+def test_a_handshake_refused_for_good_stops_at_once(timed, clock):
+    timed.refuse(Refusal(403, {}, "Forbidden"))
+    _source(timed)
+
+    with pytest.raises(CommandError):
+        _collect(clock, "jetstream")
+
+    run = CollectionRun.objects.get()
+    assert (run.status, run.stop_action) == ("stopped", "stop_permission")
+    assert "Jetstream refused the subscription (HTTP 403): Forbidden" in run.error
+    assert clock.sleeps == [] and len(timed.refused) == 1
