@@ -32,7 +32,7 @@ import httpx
 
 from evidence.connectors.base import Record, Rejected
 from evidence.connectors.errors import Action
-from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange, HttpClient
+from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange, Fetched, HttpClient
 from evidence.connectors.page import Cursor, Deletion, Derived, Page, Query, Skipped
 from evidence.connectors.x import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, derive_response
 
@@ -52,9 +52,11 @@ class RuleSync:
 class _StreamClient(HttpClient):
     """The shared client plus POST (rule changes) and an open streaming GET, with the same limits."""
 
-    def post_json(self, url: str, payload: Mapping[str, Any], params: Mapping[str, str] | None = None) -> Exchange:
+    def post_json(self, url: str, payload: Mapping[str, Any], params: Mapping[str, str] | None = None) -> Fetched:
+        """POST ``payload``, riding out 429s and 5xx; the answer with the failed tries before it."""
         params = dict(params or {})
         body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        failed: list[Exchange] = []
         transient = waits = 0
         while True:
             self._pace()
@@ -71,7 +73,8 @@ class _StreamClient(HttpClient):
                 raise CollectionStopped(Action.STOP_QUOTA, f"X refused new stream rules: {detail}", exchange)
             verdict = self._classify(exchange)
             if verdict.action is Action.OK:
-                return exchange
+                return Fetched(exchange, tuple(failed))
+            failed.append(exchange)
             if verdict.action is Action.BACKOFF:
                 transient = self._back_off(transient, f"HTTP {exchange.status}: {verdict.reason}", exchange)
             elif verdict.action is Action.WAIT_FOR_RESET:
@@ -167,14 +170,15 @@ class XStream(ApiConnector):
 
     # --- rules ----------------------------------------------------------------------------------
 
-    def sync_rules(self) -> Iterator[Exchange]:
-        """Make the platform's rules equal to ours; yield each exchange (list, delete, add) as evidence."""
+    def sync_rules(self) -> Iterator[Fetched]:
+        """Make the platform's rules equal to ours; yield each exchange (list, delete, add) as evidence,
+        with the failed tries (429s, 5xx) before it."""
         existing: list[dict[str, Any]] = []
         token: str | None = None
         while True:
             fetched = self.http.get(self.rules_url, {"max_results": "1000", **({"pagination_token": token} if token
                                                                               else {})})  # fmt: skip
-            yield fetched.exchange
+            yield fetched
             body = fetched.json()
             existing += [r for r in body.get("data") or [] if isinstance(r, dict)]
             token = (body.get("meta") or {}).get("next_token")
@@ -187,9 +191,9 @@ class XStream(ApiConnector):
         if stale:
             yield self.client.post_json(self.rules_url, {"delete": {"ids": stale}})
         if missing:
-            exchange = self.client.post_json(self.rules_url, {"add": missing})
-            _check_added(exchange)
-            yield exchange
+            added = self.client.post_json(self.rules_url, {"add": missing})
+            _check_added(added.exchange)
+            yield added
         self.last_sync = RuleSync(tuple(stale), tuple((r["value"], r["tag"]) for r in missing))
 
     # --- the stream -----------------------------------------------------------------------------
@@ -197,9 +201,9 @@ class XStream(ApiConnector):
     def pages(self, query: Query, cursor: Cursor | None = None) -> Iterator[Page]:
         state: Cursor = dict(cursor or {})
         clock = self.http.options.clock
-        for exchange in self.sync_rules():
+        for fetched in self.sync_rules():
             state["page"] = int(state.get("page", 0)) + 1
-            yield Page.of(exchange, Derived(), dict(state))
+            yield Page.of(fetched.exchange, Derived(), dict(state), fetched.attempts)
         started = clock()
         drops = 0
         while True:

@@ -209,6 +209,11 @@ def test_503s_on_the_rules_endpoints_are_retried_and_the_rules_end_up_synced_onc
     assert run.status == "done" and run.imported == len(expected) and run.duplicates == 0
     assert sorted(Post.objects.values_list("platform_id", flat=True)) == sorted(expected)
     assert fake.connections == 1 and fake.delivered == expected
+    # every failed try is kept as evidence, before the answer it preceded
+    syncs = Exchange.objects.filter(run=run, url__contains=RULES).order_by("seq")
+    tries = list(syncs.values_list("method", "role", "status"))
+    get, post = ("GET", "attempt", 503), ("POST", "attempt", 503)
+    assert tries == [get, get, ("GET", "page", 200), post, ("POST", "page", 200), post, ("POST", "page", 200)]
     # each request backs off afresh: two tries for the listing, one each for the delete and the add
     assert len(clock.sleeps) == 4 and 1 <= clock.sleeps[1] <= 2
     assert all(0.5 <= s <= 1 for s in (clock.sleeps[0], *clock.sleeps[2:]))
