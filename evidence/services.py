@@ -337,13 +337,16 @@ def _existing_post_keys(keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]
 def _mark_deleted(platform: str, deletions: Sequence[Deletion], now: datetime) -> int:
     """Mark reported deletions on the posts we hold (never delete a row); already marked ones stay as they are."""
     marked = 0
-    by_reason: dict[str, list[str]] = {}
+    by_reason: dict[tuple[str, bool], list[str]] = {}
     for d in deletions:
-        by_reason.setdefault(d.reason[:300], []).append(d.platform_id)
-    for reason, platform_ids in by_reason.items():
-        marked += Post.objects.filter(platform=platform, platform_id__in=platform_ids, deleted_at__isnull=True).update(
-            deleted_at=now, deleted_reason=reason
-        )
+        by_reason.setdefault((d.reason[:300], d.whole_account), []).append(d.platform_id)
+    for (reason, whole_account), ids in by_reason.items():
+        held = Post.objects.filter(platform=platform, deleted_at__isnull=True)
+        if whole_account:
+            held = held.filter(account__platform=platform, account__platform_id__in=ids)
+        else:
+            held = held.filter(platform_id__in=ids)
+        marked += held.update(deleted_at=now, deleted_reason=reason)
     return marked
 
 

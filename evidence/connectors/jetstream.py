@@ -37,9 +37,10 @@ rkey``, facets to entities with byte offsets converted, reply/quote kinds and pa
 mapping as search). A commit ``delete`` becomes a :class:`~evidence.connectors.page.Deletion`.
 Only the DID is known of an author from a commit; handles come from ``identity`` events seen in
 the run, and known profiles can be passed in (``profiles``) so a bare DID never blanks a profile
-learnt from search. ``account`` events (deleted, takendown, suspended, deactivated) are kept as
-evidence but change no row: Jetstream sends no per-post deletes for them, and a takedown can be
-reversed. Jetstream v2 frames (``network.bsky.jetstream.subscribeEvents``) are understood too: an
+learnt from search. An ``account`` event that ends the account's public life (``active: false``:
+deleted, takendown, suspended, deactivated) marks every post we hold of that account deleted,
+with the status as the reason (Jetstream sends no per-post deletes for them); like every deletion
+it is never undone automatically, even if a takedown is reversed. Jetstream v2 frames (``network.bsky.jetstream.subscribeEvents``) are understood too: an
 ``OutdatedCursor`` info frame is recorded as a skipped item (events between the cursor and the
 oldest retained one were not collected), and an ``error`` frame stops the run with its message.
 Malformed frames are quarantined with their reason. ``compress`` (zstd with a dictionary) is not
@@ -236,6 +237,9 @@ def derive_batch(
                 skipped.append(_info(event))
             elif _is_post(event, "delete"):
                 deletions.append(Deletion(event.uri, DELETED))
+            elif event.kind == "account" and event.data.get("active") is False:
+                status = str(event.data.get("status") or "inactive")
+                deletions.append(Deletion(event.did, f"Bluesky: account {status}", whole_account=True))
             elif _is_post(event, "create") and event.uri not in records:
                 records[event.uri] = _record(event, position, handles, profiles)
         except RecordError as exc:

@@ -54,10 +54,15 @@ class RichPost(PostRecord):
 
 @dataclass(frozen=True, slots=True)
 class Deletion:
-    """The platform reports this object gone or no longer public: mark it deleted, keep the row."""
+    """The platform reports this object gone or no longer public: mark it deleted, keep the row.
+
+    With ``whole_account`` the id is an account's (deleted, taken down, suspended): every post of
+    that account we hold is marked.
+    """
 
     platform_id: str
     reason: str
+    whole_account: bool = False
 
 
 @dataclass(frozen=True, slots=True)

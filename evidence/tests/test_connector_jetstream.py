@@ -86,16 +86,21 @@ def test_it_collects_matching_posts_in_batches_whose_frames_are_the_evidence(fak
     assert "wantedDids" not in fake.connections[0].params
 
 
-def test_a_delete_event_marks_the_collected_post_deleted(fake, clock):
+def test_delete_and_account_events_mark_the_collected_posts_deleted(fake, clock):
     _source(fake)
 
     _collect(clock, "jetstream")
 
     post = Post.objects.get(platform_id=MAX_POST)
     assert post.deleted_at is not None and post.deleted_reason == "Bluesky: deleted by author"
-    assert CollectionRun.objects.get().deleted == 1
-    assert Post.objects.filter(deleted_at__isnull=False).count() == 1
     assert post.text.startswith("Straßenfest") and post.account is not None and post.account.platform_id == MAX
+    # The documented stream ends with Erika's account deleted: every post of hers we hold is marked,
+    # with the status as the reason; nobody else's.
+    erikas = Post.objects.filter(account__platform_id=ERIKA)
+    assert erikas.count() == 4 and set(erikas.values_list("deleted_reason", flat=True)) == {"Bluesky: account deleted"}
+    others = Post.objects.exclude(account__platform_id=ERIKA).exclude(platform_id=MAX_POST)
+    assert others.exists() and not others.filter(deleted_at__isnull=False).exists()
+    assert CollectionRun.objects.get().deleted == 1 + 4
 
 
 def test_it_follows_the_declared_dids_with_wanted_dids(fake, clock):
