@@ -40,11 +40,11 @@ the run, and known profiles can be passed in (``profiles``) so a bare DID never 
 learnt from search. An ``account`` event that ends the account's public life (``active: false``:
 deleted, takendown, suspended, deactivated) marks every post we hold of that account deleted,
 with the status as the reason (Jetstream sends no per-post deletes for them); like every deletion
-it is never undone automatically, even if a takedown is reversed. Jetstream v2 frames (``network.bsky.jetstream.subscribeEvents``) are understood too: an
-``OutdatedCursor`` info frame is recorded as a skipped item (events between the cursor and the
-oldest retained one were not collected), and an ``error`` frame stops the run with its message.
-Malformed frames are quarantined with their reason. ``compress`` (zstd with a dictionary) is not
-requested.
+it is never undone automatically, even if a takedown is reversed. Jetstream v2 frames
+(``network.bsky.jetstream.subscribeEvents``) are understood too: an ``OutdatedCursor`` info frame
+is recorded as a skipped item (events between the cursor and the oldest retained one were not
+collected), and an ``error`` frame stops the run with its message. Malformed frames are
+quarantined with their reason. ``compress`` (zstd with a dictionary) is not requested.
 """
 
 from __future__ import annotations

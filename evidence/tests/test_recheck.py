@@ -316,7 +316,7 @@ def test_a_recheck_waits_for_an_interrupted_collection_so_it_can_still_resume(cl
         err = StringIO()
         with pytest.raises(CommandError, match="not rechecked"):
             call_command("recheck", source.name, client_options=options(clock), stdout=StringIO(), stderr=err)
-        assert "interrupted collection (run 1) to resume first" in err.getvalue()
+        assert f"interrupted collection (run {collected.pk}) to resume first" in err.getvalue()
         assert due_rechecks() == []  # the worker does not queue it either
 
         CollectionRun.objects.filter(pk=collected.pk).update(status="done", cursor={})
