@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 
@@ -149,6 +149,21 @@ def _update_existing(updates: dict[int, int]) -> None:
             Case.objects.filter(pk__in=batch, severity__gt=severity).update(severity=severity, due_at=due)
 
 
+_TRIAGE_LOCK = 0x7472_6961_6765  # "triage": the PostgreSQL advisory lock key that serialises triage runs
+
+
+def _one_triage_at_a_time() -> None:
+    """Make a concurrent triage (the worker's and an operator's) wait for this one to commit.
+
+    Otherwise both read the same untriaged hits and the second fails on the one-open-case
+    constraint. On PostgreSQL a transaction-scoped advisory lock; SQLite transactions begin
+    IMMEDIATE (settings), which already serialises writers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TRIAGE_LOCK])
+
+
 def triage(*, actor: Any = None) -> TriageSummary:
     """Put every untriaged hit into a case: the open one for its member or account, else a new one.
 
@@ -156,6 +171,7 @@ def triage(*, actor: Any = None) -> TriageSummary:
     Idempotent: a hit already in a case is never added again.
     """
     with transaction.atomic():
+        _one_triage_at_a_time()
         subjects, without_author = _group_by_subject(_untriaged_hits())
         existing = _open_cases_for(subjects)
         now = timezone.now()

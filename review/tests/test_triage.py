@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from criteria.models import Hit, RuleSet
 from linkage.models import Link
@@ -138,3 +140,32 @@ def test_the_query_count_does_not_grow_with_the_number_of_hits(world: World, dja
 
     assert summary.hits_added == 60
     assert Hit.objects.filter(cases__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_triage_runs_at_once_make_the_cases_of_one(hits: World) -> None:
+    """The worker and an operator may triage at the same moment: one waits for the other."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's test database is in memory; its transactions begin IMMEDIATE (serialised) anyway")
+    start = threading.Barrier(2)
+    results: list[TriageSummary | BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(triage())
+        except BaseException as exc:  # reported by the assertion below
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert all(isinstance(r, TriageSummary) for r in results), results
+    assert sorted(r.hits_added for r in results if isinstance(r, TriageSummary)) == [0, 4]
+    assert Case.objects.count() == 3
+    assert Case.hits.through.objects.count() == 4
