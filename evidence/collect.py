@@ -29,6 +29,7 @@ from evidence import registry
 from evidence.connectors.errors import Action
 from evidence.connectors.http import ClientOptions, CollectionStopped, RetryPolicy
 from evidence.connectors.page import Connector, Page, Query
+from evidence.connectors.x import XSearch
 from evidence.models import CollectionRun, Exchange, Post, Source
 from evidence.services import _mark_deleted, _save_exchange, _upsert_accounts, quarantine, store_page
 from oversight.services import record as audit
@@ -282,6 +283,37 @@ def _schedule_next(ctx: _Context) -> None:
     source.next_run_at = next_run
 
 
+@dataclass(frozen=True)
+class Estimate:
+    posts: int  # matching the query in the window, by the platform's count
+    since: datetime | None
+    until: datetime | None
+    read_this_month: int  # by the source's runs, billed already
+
+
+def estimate_reads(source: Source, *, options: ClientOptions | None = None, actor: Any = None) -> Estimate:
+    """Ask X how many posts the source's next run would read, before reading (and paying for) any.
+
+    The window is the one the next run would use; the count comes from ``/2/tweets/counts``,
+    which bills no posts. Audited with the figure.
+    """
+    if source.connector != "x_search":
+        raise registry.ConfigError(f"{source.name}: estimates are for x_search sources (X bills per post read)")
+    now = timezone.now()
+    since, until = _window(source, now)
+    spec = registry.spec_for(source.connector)
+    connector = spec.build(source, registry.read_credential(source), options)
+    assert isinstance(connector, XSearch)
+    try:
+        posts, _ = connector.count(Query(source.query, since, until))
+    finally:
+        connector.close()
+    spent = int(source.runs.filter(started_at__gte=_month_start(now)).aggregate(n=Sum("read"))["n"] or 0)
+    audit("source.estimated", actor=actor, obj=source, name=source.name, posts=posts, read_this_month=spent,
+          spending_cap=source.spending_cap)  # fmt: skip
+    return Estimate(posts, since, until, spent)
+
+
 # ---------------------------------------------------------------------------------------------
 # sources
 
@@ -476,6 +508,7 @@ __all__ = [
     "describe",
     "due_sources",
     "enqueue_due",
+    "estimate_reads",
     "rederive",
     "request_collection",
     "set_enabled",

@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical, scrub
-from evidence.connectors.http import ApiConnector, ClientOptions
+from evidence.connectors.errors import Action
+from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, iso, parse_time, require_str
 
@@ -68,6 +69,30 @@ class XSearch(ApiConnector):
             yield Page.of(fetched.exchange, derived, state if token else None, fetched.attempts)
             if not token:
                 return
+
+    def count(self, query: Query) -> tuple[int, tuple[Exchange, ...]]:
+        """How many posts match ``query`` in its window, from ``/2/tweets/counts`` (by day): what a
+        run would read, and be billed for, before reading any. Returns (total, the exchanges)."""
+        url = self.url.replace("/search/", "/counts/")
+        params = {"query": query.text, "granularity": "day"}
+        if query.since:
+            params["start_time"] = iso(query.since)
+        if query.until:
+            params["end_time"] = iso(query.until)
+        total, exchanges = 0, []
+        while True:
+            fetched = self.http.get(url, params)
+            exchanges += [*fetched.attempts, fetched.exchange]
+            body = fetched.json()
+            meta = body.get("meta") if isinstance(body, dict) else None
+            counted = meta.get("total_tweet_count") if isinstance(meta, dict) else None
+            if not isinstance(counted, int):
+                raise CollectionStopped(Action.BAD_QUERY, "X counts: the answer has no meta.total_tweet_count")
+            total += counted
+            token = next_token(body)
+            if not token:
+                return total, tuple(exchanges)
+            params["next_token"] = token
 
     def _params(self, query: Query, next_token: str | None) -> dict[str, str]:
         params = {

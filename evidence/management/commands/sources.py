@@ -12,7 +12,8 @@ from django.db.models import OuterRef, Subquery
 from rich.console import Console
 from rich.table import Table
 
-from evidence.collect import add_source, set_enabled
+from evidence.collect import add_source, estimate_reads, set_enabled
+from evidence.connectors.http import ClientOptions, CollectionStopped
 from evidence.models import CollectionRun, Source
 from evidence.registry import SPECS, ConfigError
 
@@ -36,6 +37,7 @@ def _option(value: str) -> tuple[str, Any]:
 
 class Command(BaseCommand):
     help = "List, add, enable or disable collection sources (credentials stay in the environment)."
+    stealth_options = ("client_options",)  # tests inject the connector client's clock and sleep
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", title="actions")
@@ -56,11 +58,17 @@ class Command(BaseCommand):
         for verb in ("enable", "disable"):
             sub = actions.add_parser(verb, help=f"{verb} sources")
             sub.add_argument("names", nargs="+", metavar="NAME")
+        estimate = actions.add_parser(
+            "estimate", help="X: count the posts a run would read (and be billed for), against the spending cap"
+        )
+        estimate.add_argument("name")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get("action") or "list"
         if action == "add":
             self._add(options)
+        elif action == "estimate":
+            self._estimate(options["name"], options.get("client_options"))
         elif action in ("enable", "disable"):
             for name in options["names"]:
                 source = Source.objects.filter(name=name).first()
@@ -88,6 +96,27 @@ class Command(BaseCommand):
         except (ConfigError, ValidationError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{source.name}: added ({source.connector}, {source.platform})")
+
+    def _estimate(self, name: str, client_options: ClientOptions | None) -> None:
+        source = Source.objects.filter(name=name).first()
+        if source is None:
+            raise CommandError(f"no source {name!r}")
+        try:
+            estimate = estimate_reads(source, options=client_options)
+        except (ConfigError, CollectionStopped) as exc:
+            raise CommandError(f"{name}: cannot estimate: {exc}") from None
+        window = f"{estimate.since:%Y-%m-%d %H:%M} to {estimate.until:%Y-%m-%d %H:%M} UTC" if estimate.since else (
+            f"the last 7 days to {estimate.until:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+        self.stdout.write(f"{name}: about {estimate.posts:,} posts match {source.query!r} from {window} (X counts)")
+        if source.spending_cap is None:
+            self.stdout.write(f"{name}: no spending cap set; {estimate.read_this_month:,} read this month")
+            return
+        left = source.spending_cap - estimate.read_this_month
+        verdict = "fits" if estimate.posts <= left else f"would exceed it by {estimate.posts - left:,}"
+        self.stdout.write(
+            f"{name}: spending cap {source.spending_cap:,} a month, {estimate.read_this_month:,} read this month, "
+            f"{max(left, 0):,} left: a run {verdict}"
+        )
 
     def _list(self) -> None:
         last = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk")

@@ -9,6 +9,7 @@ from evidence.tests.fakes.server import FakeClock, FakeServer, Reply, fixture, f
 
 TOKEN = "test-bearer-token"
 SEARCH = "/2/tweets/search/"
+COUNTS = "/2/tweets/counts/"
 
 
 class XFake(FakeServer):
@@ -47,6 +48,8 @@ class XFake(FakeServer):
             return fixture_reply("x", "error_401_unauthorized")
         if path == SEARCH + "all" and not self.full_archive:
             return fixture_reply("x", "error_403_client_not_enrolled")
+        if path in (COUNTS + "recent", COUNTS + "all"):
+            return self._counts(params)
         if path not in (SEARCH + "recent", SEARCH + "all"):
             return Reply.json(404, {"title": "Not Found Error", "type": "about:blank", "status": 404})
         items = [t for t in self.corpus if _within(t, params.get("start_time"), params.get("end_time"))]
@@ -58,6 +61,16 @@ class XFake(FakeServer):
         reset = str(int(self.clock.time()) + 900)
         limits = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "400", "x-rate-limit-reset": reset}
         return Reply.json(200, body, limits)
+
+    def _counts(self, params: dict[str, str]) -> Reply:
+        """``/2/tweets/counts``: posts in the window by day (granularity=day), as X documents them."""
+        days: dict[str, int] = {}
+        for t in self.corpus:
+            if "__error__" not in t and _within(t, params.get("start_time"), params.get("end_time")):
+                days[t["created_at"][:10]] = days.get(t["created_at"][:10], 0) + 1
+        data = [{"start": f"{d}T00:00:00.000Z", "end": f"{d}T23:59:59.999Z", "tweet_count": n}
+                for d, n in sorted(days.items())]  # fmt: skip
+        return Reply.json(200, {"data": data, "meta": {"total_tweet_count": sum(days.values())}})
 
     def _page(self, chunk: list[dict[str, Any]]) -> dict[str, Any]:
         data = [t for t in chunk if not (isinstance(t, dict) and "__error__" in t)]
