@@ -58,7 +58,7 @@ def test_only_x_sources_are_estimated(monkeypatch):
     monkeypatch.setenv(*platform.env)
     with platform.make(clock) as fake:
         platform.source(fake, "toots")
-        with pytest.raises(CommandError, match="toots: cannot estimate: .*x_search sources"):
+        with pytest.raises(CommandError, match=r"toots: cannot estimate: .*x_search sources"):
             _estimate(clock, "toots")
     assert Source.objects.count() == 1
 
