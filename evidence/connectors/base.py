@@ -39,7 +39,7 @@ _LONG_NEGATIVE = b"-" + b"9" * 19
 def _may_hold_long_int(data: bytes) -> bool:
     """Could ``data`` hold an integer orjson reads as a float (beyond 64 bits)? False positives are fine."""
     shape = data.translate(_DIGITS)
-    return _LONG_POSITIVE in shape or _LONG_NEGATIVE in shape
+    return _LONG_POSITIVE in shape or _LONG_NEGATIVE in shape or shape.startswith(_LONG_POSITIVE[1:])
 
 
 def loads(data: bytes | str) -> Any:

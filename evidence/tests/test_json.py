@@ -44,6 +44,7 @@ def test_loads_reads_what_the_standard_library_reads(value: object) -> None:
     "document",
     [
         b"[18446744073709551616]",  # 2**64: orjson would read a float
+        b"18446744073709551616",  # the same, as the whole document
         b'{"n": -9223372036854775809}',  # below int64
         b"[NaN, Infinity]",  # accepted by the standard library, refused by orjson
         b'["\\ud800"]',  # a lone surrogate, escaped
