@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evidence.collect import request_collection
 from evidence.models import CollectionRun, Source
+from evidence.registry import RECHECK_SPECS
 from oversight.roles import Role, request_roles
 from oversight.services import record as audit
 
@@ -44,21 +45,32 @@ def _get_source_for_user(request: HttpRequest, source_id: int) -> Source:
     return get_object_or_404(Source, pk=source_id)
 
 
-def _with_last_runs(sources: QuerySet[Source]) -> list[tuple[Source, CollectionRun | None]]:
-    """Each source with its latest run, in two queries whatever the number of sources."""
-    latest = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk").values("pk")[:1]
-    rows = list(sources.annotate(last_run_id=Subquery(latest)).order_by("name"))
-    runs = CollectionRun.objects.in_bulk([s.last_run_id for s in rows if s.last_run_id])
-    return [(s, runs.get(s.last_run_id)) for s in rows]
+Row = tuple[Source, CollectionRun | None, CollectionRun | None]
+
+
+def _with_last_runs(sources: QuerySet[Source]) -> list[Row]:
+    """Each source with its latest collection and its latest recheck, in two queries whatever the
+    number of sources."""
+    runs_of = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk")
+    collected = runs_of.exclude(connector__in=RECHECK_SPECS).values("pk")[:1]
+    rechecked = runs_of.filter(connector__in=RECHECK_SPECS).values("pk")[:1]
+    rows = list(
+        sources.annotate(last_run_id=Subquery(collected), last_recheck_id=Subquery(rechecked)).order_by("name")
+    )
+    runs = CollectionRun.objects.in_bulk([i for s in rows for i in (s.last_run_id, s.last_recheck_id) if i])
+    return [(s, runs.get(s.last_run_id), runs.get(s.last_recheck_id)) for s in rows]
 
 
 @login_required
 @require_GET
 def list_sources(request: HttpRequest) -> HttpResponse:
-    """Every source: last run, status, counts, errors, next run."""
+    """Every source: last collection, status, counts, errors, next run, and its last recheck."""
     access = _access(request)
     rows = _with_last_runs(Source.objects.all())
-    busy = any(s.queued_at or (r and r.status == CollectionRun.Status.RUNNING) for s, r in rows)
+    busy = any(
+        s.queued_at or any(r and r.status == CollectionRun.Status.RUNNING for r in (run, recheck))
+        for s, run, recheck in rows
+    )
     context = {"rows": rows, "full": access == FULL, "refresh": busy}
     return render(request, "evidence/sources.html", context)
 

@@ -296,15 +296,30 @@ def test_the_sources_pages_name_a_recheck_run_and_show_what_it_marked_deleted(cl
     finally:
         fake.__exit__(None, None, None)
     run = CollectionRun.objects.get(connector="facebook_recheck")
+    collection = CollectionRun.objects.get(connector="facebook_page")
     client.force_login(cast["olivia"])
 
     listing = client.get(reverse("evidence-sources")).content.decode()
     detail = client.get(reverse("evidence-source", args=[source.pk])).content.decode()
 
-    assert '<span class="flag">facebook_recheck</span>' in listing  # the last run is the recheck
+    # The list keeps the last collection's columns and gives the last recheck its own.
+    assert f'href="{reverse("evidence-run", args=[collection.pk])}"' in listing
+    assert '<span class="flag">facebook_recheck</span>' not in listing
+    recheck_cell = listing.split('<td class="recheck">', 1)[1].split("</td>", 1)[0]
+    assert f'href="{reverse("evidence-run", args=[run.pk])}"' in recheck_cell and "3 marked deleted" in recheck_cell
+    assert f"<td>{collection.imported}</td>" in listing
     assert f'#{run.pk}</a> <span class="flag">facebook_recheck</span>' in detail
     assert '<span class="flag">facebook_page</span>' not in detail  # collections are not flagged
-    assert "<td>3</td>" in listing  # its deleted count
+
+
+def test_a_source_never_rechecked_says_so(clock, monkeypatch, client, cast):
+    fake, _ = _start("mastodon", clock, monkeypatch)
+    fake.__exit__(None, None, None)
+    client.force_login(cast["otto"])  # oversight sees the counts, without links
+
+    listing = client.get(reverse("evidence-sources")).content.decode()
+
+    assert '<td class="recheck">never</td>' in listing
 
 
 def test_a_recheck_waits_for_an_interrupted_collection_so_it_can_still_resume(clock, monkeypatch):
