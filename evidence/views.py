@@ -54,9 +54,7 @@ def _with_last_runs(sources: QuerySet[Source]) -> list[Row]:
     runs_of = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk")
     collected = runs_of.exclude(connector__in=RECHECK_SPECS).values("pk")[:1]
     rechecked = runs_of.filter(connector__in=RECHECK_SPECS).values("pk")[:1]
-    rows = list(
-        sources.annotate(last_run_id=Subquery(collected), last_recheck_id=Subquery(rechecked)).order_by("name")
-    )
+    rows = list(sources.annotate(last_run_id=Subquery(collected), last_recheck_id=Subquery(rechecked)).order_by("name"))
     runs = CollectionRun.objects.in_bulk([i for s in rows for i in (s.last_run_id, s.last_recheck_id) if i])
     return [(s, runs.get(s.last_run_id), runs.get(s.last_recheck_id)) for s in rows]
 
