@@ -174,21 +174,7 @@ class LinkageError(ValueError):
 # Features
 # ---------------------------------------------------------------------------------------------
 
-_FEATURE_SCHEMA = pa.schema(
-    [
-        ("unique_id", pa.int64()),
-        ("given_raw", pa.string()),
-        ("given", pa.string()),
-        ("initial", pa.string()),
-        ("family", pa.string()),
-        ("given_ph", pa.string()),
-        ("family_ph", pa.string()),
-        ("yob", pa.int32()),
-        ("ident", pa.string()),
-        ("district", pa.string()),
-        ("town", pa.string()),
-    ]
-)
+_FEATURE_SCHEMA = features_sql.FEATURE_SCHEMA  # one schema, whichever path computed the features
 _YEAR_IN_BIO_RE = re.compile(r"\b(?:b\.?|born(?: in)?|est\.?)\s?'?(\d{4}|\d{2})\b")
 
 

@@ -44,6 +44,24 @@ class Exchange:
     connector_version: str
     sha256: str
 
+    @classmethod
+    def received(
+        cls,
+        method: str,
+        url: str,
+        params: tuple[tuple[str, str], ...],
+        status: int,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        *,
+        at: float,
+        connector: str,
+        connector_version: str,
+    ) -> Exchange:
+        """An exchange as received at ``at`` (epoch seconds), its body's sha256 computed here."""
+        return cls(method, url, params, status, headers, body, datetime.fromtimestamp(at, tz=UTC), connector,
+                   connector_version, hashlib.sha256(body).hexdigest())  # fmt: skip
+
     def header(self, name: str) -> str:
         name = name.lower()
         return next((v for k, v in self.headers if k.lower() == name), "")
@@ -187,19 +205,15 @@ class HttpClient:
     def _send(self, url: str, params: dict[str, str]) -> Exchange:
         self._pace()
         response = self._http().get(url, params=params)
-        body = response.content
-        return Exchange(
-            method="GET",
-            url=str(response.request.url),
-            params=tuple(params.items()),
-            status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
-            body=body,
-            retrieved_at=datetime.fromtimestamp(self.options.clock(), tz=UTC),
-            connector=self.connector,
+        return self._capture("GET", response, params, response.content)
+
+    def _capture(self, method: str, response: httpx.Response, params: Mapping[str, str], body: bytes) -> Exchange:
+        """A response of this client's as evidence, retrieved now by its clock."""
+        return Exchange.received(
+            method, str(response.request.url), tuple(params.items()), response.status_code,
+            tuple(response.headers.multi_items()), body, at=self.options.clock(), connector=self.connector,
             connector_version=self.connector_version,
-            sha256=hashlib.sha256(body).hexdigest(),
-        )
+        )  # fmt: skip
 
     def _classify(self, exchange: Exchange) -> Verdict:
         headers = {k.lower(): v for k, v in exchange.headers}

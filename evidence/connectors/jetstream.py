@@ -49,7 +49,6 @@ quarantined with their reason. ``compress`` (zstd with a dictionary) is not requ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -445,19 +444,10 @@ class _Run:
         self, url: str, params: tuple[tuple[str, str], ...], status: int, headers: Any, body: bytes | bytearray | None
     ) -> Exchange:
         """A refused handshake as evidence, like any exchange: URL, parameters and the response as received."""
-        data = bytes(body or b"")
-        return Exchange(
-            method="GET",
-            url=url,
-            params=params,
-            status=status,
-            headers=tuple((k, v) for k, v in headers.raw_items()),
-            body=data,
-            retrieved_at=datetime.fromtimestamp(self.jet.options.clock(), tz=UTC),
-            connector=self.jet.name,
-            connector_version=self.jet.version,
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
+        return Exchange.received(
+            "GET", url, params, status, tuple((k, v) for k, v in headers.raw_items()), bytes(body or b""),
+            at=self.jet.options.clock(), connector=self.jet.name, connector_version=self.jet.version,
+        )  # fmt: skip
 
     def _wait_for_reset(self, refusal: Exchange) -> None:
         """Sleep until a 429's window resets, or stop resumably when that is beyond the policy."""
@@ -569,18 +559,10 @@ class _Run:
     def _page(self, batch: _Batch, final: bool) -> Page:
         self.batches += 1
         body = "\n".join(batch.frames).encode()
-        exchange = Exchange(
-            method="GET",
-            url=f"{batch.url}?{urlencode(batch.params)}",
-            params=batch.params,
-            status=101,
-            headers=batch.headers,
-            body=body,
-            retrieved_at=datetime.fromtimestamp(self.jet.options.clock(), tz=UTC),
-            connector=self.jet.name,
-            connector_version=self.jet.version,
-            sha256=hashlib.sha256(body).hexdigest(),
-        )
+        exchange = Exchange.received(
+            "GET", f"{batch.url}?{urlencode(batch.params)}", batch.params, 101, batch.headers, body,
+            at=self.jet.options.clock(), connector=self.jet.name, connector_version=self.jet.version,
+        )  # fmt: skip
         prefix = f"batch {self.batches}"
         derived = derive_batch(body, prefix, self.jet.handles, self._profiles(batch.dids))
         self._prune()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Generator, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -76,19 +75,7 @@ class SendingClient(HttpClient):
         self._pace()
         headers = {"content-type": content_type} if content_type else {}
         response = self._http().request(method, url, content=body or None, headers=headers)
-        content = response.content
-        return Exchange(
-            method=method,
-            url=str(response.request.url),
-            params=(),
-            status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
-            body=content,
-            retrieved_at=datetime.fromtimestamp(self.options.clock(), tz=UTC),
-            connector=self.connector,
-            connector_version=self.connector_version,
-            sha256=hashlib.sha256(content).hexdigest(),
-        )
+        return self._capture(method, response, {}, response.content)
 
 
 class XCompliance(ApiConnector):

@@ -21,11 +21,9 @@ reset header or a minute) and backing off on 5xx and network errors, within a bo
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -109,23 +107,6 @@ class _StreamClient(HttpClient):
                 waits = self._wait_for_reset(waits, verdict, exchange)
             else:
                 raise CollectionStopped(verdict.action, verdict.reason, exchange)
-
-    def capture(self, method: str, response: httpx.Response, params: Mapping[str, str], body: bytes) -> Exchange:
-        return self._capture(method, response, params, body)
-
-    def _capture(self, method: str, response: httpx.Response, params: Mapping[str, str], body: bytes) -> Exchange:
-        return Exchange(
-            method=method,
-            url=str(response.request.url),
-            params=tuple(params.items()),
-            status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
-            body=body,
-            retrieved_at=datetime.fromtimestamp(self.options.clock(), tz=UTC),
-            connector=self.connector,
-            connector_version=self.connector_version,
-            sha256=hashlib.sha256(body).hexdigest(),
-        )
 
 
 def _problem(body: bytes) -> dict[str, Any]:
@@ -242,7 +223,7 @@ class XStream(ApiConnector):
 
     def _page(self, response: httpx.Response, batch: _Batch, state: Cursor, *, last: bool) -> Page:
         body = b"".join(line + b"\n" for line in batch.lines)
-        exchange = self.client.capture("GET", response, self._params(), body)
+        exchange = self.client._capture("GET", response, self._params(), body)
         state["page"] = int(state.get("page", 0)) + 1
         state["posts"] = int(state.get("posts", 0)) + batch.posts
         derived = derive_batch(body, f"page {state['page']}")
