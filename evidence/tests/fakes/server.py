@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 DATA = Path(__file__).parent / "data"
@@ -85,7 +85,36 @@ def fixture_reply(platform: str, name: str, **headers: str) -> Reply:
     return Reply.json(response["status"], response["body"], merged)
 
 
-class FakeServer(ABC):
+class LocalHttpServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) for a ``with`` block; exceptions raised
+    while serving are kept in :attr:`errors`, so a test can assert there were none."""
+
+    def _serve_with(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.errors: list[str] = []
+        self._httpd = _Server(("127.0.0.1", 0), handler)
+        self._httpd.errors = self.errors
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02})
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def _stopping(self) -> None:
+        """Called before the server shuts down: end long responses (streams) here."""
+
+
+class FakeServer(LocalHttpServer, ABC):
     """Subclasses implement :meth:`route`; this class does HTTP, scripting, time and the request log."""
 
     platform = ""
@@ -96,25 +125,8 @@ class FakeServer(ABC):
         self._script: list[tuple[str, Scripted]] = []
         self._blocked: tuple[float, Callable[[], Reply]] | None = None
         self._lock = threading.Lock()
-        self.errors: list[str] = []  # exceptions raised while serving: a test can assert there were none
         self.delay = 0.0  # real seconds before every answer without its own delay (a slow platform)
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.errors = self.errors
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02})
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> FakeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        self._serve_with(_handler_for(self))
 
     def push(self, *replies: Scripted, path: str = "") -> None:
         """The next requests whose path contains ``path`` get these replies, in order."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
@@ -36,9 +35,7 @@ class MethodAware(FakeServer):
         super().__init__(*args, **kwargs)
         self.bodies: list[tuple[str, str, bytes]] = []
         self._httpd.server_close()  # the GET-only server was never started: serve every method instead
-        self._httpd = fake_server._Server(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.errors = self.errors
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02})
+        self._serve_with(_handler_for(self))
 
 
 def _handler_for(server: MethodAware) -> type[BaseHTTPRequestHandler]:

@@ -28,11 +28,11 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from evidence.tests.fakes.server import FakeClock, Reply, fixture, fixture_reply
+from evidence.tests.fakes.server import FakeClock, LocalHttpServer, Reply, fixture, fixture_reply
 
 TOKEN = "test-bearer-token"
 RULES = "/2/tweets/search/stream/rules"
@@ -75,7 +75,7 @@ def rule_matches(value: str, text: str) -> bool:
     return bool({k.lower() for k in keywords} & _words(text))
 
 
-class XStreamFake:
+class XStreamFake(LocalHttpServer):
     """``n`` posts on the stream: the documented ones, then generated ones mentioning ``topics``."""
 
     def __init__(
@@ -115,28 +115,13 @@ class XStreamFake:
         self.disconnect_after: list[int] = []  # per connection, in order: posts before an operational disconnect
         self.connections = 0
         self.requests: list[Served] = []
-        self.errors: list[str] = []
         self.line_delay = 0.0  # real seconds before each post line: a stream a collector can be caught in
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.errors = self.errors
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02})
+        self._closing = threading.Event()
+        self._serve_with(_handler_for(self))
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> XStreamFake:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+    def _stopping(self) -> None:
+        self._closing.set()  # open streams end
 
     def served(self, method: str, path: str) -> list[Served]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -259,16 +244,6 @@ def _advance(clock: FakeClock, seconds: float) -> None:
         clock.now += seconds
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    errors: list[str]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import traceback
-
-        self.errors.append(traceback.format_exc())
-
-
 def _handler_for(fake: XStreamFake) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -326,7 +301,7 @@ def _handler_for(fake: XStreamFake) -> type[BaseHTTPRequestHandler]:
 
         def _lines(self, limit: int | None) -> None:
             sent = 0
-            while not fake._stopping.is_set():
+            while not fake._closing.is_set():
                 if limit is not None and sent >= limit:
                     self._chunk(json.dumps(DISCONNECT).encode() + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
@@ -342,7 +317,7 @@ def _handler_for(fake: XStreamFake) -> type[BaseHTTPRequestHandler]:
                     self._chunk(b"\r\n")
             time.sleep(0.1)  # let the client read what was sent before time moves on
             for _ in range(500):  # idle: a keep-alive every 20 s (of fake time) until the client leaves
-                if fake._stopping.is_set():
+                if fake._closing.is_set():
                     break
                 _advance(fake.clock, KEEPALIVE_SECONDS)
                 self._chunk(b"\r\n")
