@@ -4,14 +4,26 @@ The data has what real registers and profiles have: a few very common names and 
 nicknames, typos, handles built from names and numbers, relatives who share a surname and a town,
 accounts that say almost nothing, and many missing fields. ``truth`` maps each account that belongs
 to a member to that member.
+
+How common each name is follows published figures (``names="gb"``, the default): family names by
+rank as in Great Britain's 1998 electoral register (the UCL surname profiler's frequencies per
+million, interpolated), given names as a pooled estimate from the ONS's England and Wales birth
+registrations. The first ranks are real names (nicknames apply to them), the rest are synthetic
+names from syllables. ``names="flat"`` is the first generator's distribution (100 common family
+names and 6,400 tail names of equal weight, 120 given names), kept to reproduce earlier figures;
+docs/linkage.md compares the two.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from itertools import accumulate
+from typing import Literal
 
 from linkage.model import AccountRecord, MemberRecord
 from linkage.names import NICKNAME_GROUPS
@@ -46,6 +58,112 @@ _SYLLABLES = (
     "quin", "ros", "sal", "tor", "ul", "ven", "wick", "yar", "zel", "brook", "croft", "dale", "ford", "gate",
     "ham", "ley", "mere", "ridge", "stead", "thorn", "ton", "well", "worth", "by", "combe",
 )  # fmt: skip
+_GIVEN_SYLLABLES = (
+    "al", "an", "ar", "bel", "ca", "da", "del", "el", "em", "fa", "fe", "ga", "ha", "il", "is", "ja", "jo",
+    "ka", "ke", "la", "le", "li", "lo", "ma", "mi", "na", "ni", "no", "ra", "re", "ri", "ro", "sa", "se",
+    "si", "ta", "te", "ti", "va", "ya", "za", "zo",
+)  # fmt: skip
+_GIVEN_ENDINGS = ("a", "o", "e", "i", "in", "on", "el", "ia", "ra", "an", "ie", "us")
+_FAMILY_ENDINGS = ("", "s", "er", "an", "son", "ey")
+
+# How common the family name of each rank is, per million people: Great Britain's 1998 electoral
+# register as the UCL Great Britain Family Names Profiler reports it (e.g. Robinson 15th, 3,523
+# per million; York 1,318th, 146; Came 16,554th, 5; Smith about 9,000). Between anchors the
+# frequency is interpolated on log-log axes; beyond the last it falls on at the last segment's
+# slope to rank 394,000 (Britain has about half a million surnames, ~42% of them borne by one
+# person). So the top 100 names cover ~22% of people, the top 1,000 ~54%, and ~9% bear a name
+# rarer than 5 per million.
+GB_FAMILY_ANCHORS = (
+    (1, 9000.0), (15, 3523.0), (49, 2082.0), (93, 1294.0), (128, 942.0), (390, 420.0), (563, 288.0),
+    (788, 206.0), (1318, 146.0), (1942, 86.0), (2534, 63.0), (3472, 42.0), (4605, 30.0), (5799, 22.0),
+    (11886, 9.0), (16554, 5.0),
+)  # fmt: skip
+_GB_FAMILY_RANKS = 394_000
+# Given names, pooled over the birth years of a register's adults and both sexes. One year's
+# births in England and Wales (ONS, 2008): the top name 1.5-2.2%, the top ten 13-16%, the top
+# hundred 47-58%, 27,000-34,000 different names. Pooling decades whose favourites differ spreads
+# the head: here the top ten cover ~11%, the top hundred ~45%, the top thousand ~83%.
+GB_GIVEN_ANCHORS = (
+    (1, 16000.0), (10, 9000.0), (30, 5500.0), (120, 1700.0), (400, 420.0), (1000, 110.0), (4000, 12.0),
+    (20000, 1.2), (60000, 0.25),
+)  # fmt: skip
+_GB_GIVEN_RANKS = 60_000
+
+
+def _interpolated(anchors: tuple[tuple[int, float], ...], ranks: int) -> list[float]:
+    """Frequency of each rank 1..``ranks``, log-log interpolated, the last slope carried on."""
+    out = []
+    segments = list(itertools.pairwise(anchors))
+    k = 0
+    for r in range(1, ranks + 1):
+        while k < len(segments) - 1 and r > segments[k][1][0]:
+            k += 1
+        (r0, f0), (r1, f1) = segments[k]
+        slope = math.log(f1 / f0) / math.log(r1 / r0)
+        out.append(f0 * (r / r0) ** slope)
+    return out
+
+
+def _made_up_names(
+    syllables: tuple[str, ...], endings: tuple[str, ...], avoid: tuple[str, ...], limit: int
+) -> list[str]:
+    """``limit`` distinct made-up names: two syllables and an ending, then three syllables and one.
+
+    Each group is drawn in an order shuffled with a fixed seed, so names of neighbouring ranks are
+    not spelt alike; the shorter come first, as common real names are short.
+    """
+    seen = set(avoid)
+    out: list[str] = []
+    for size in (2, 3):
+        radices = (*([len(syllables)] * size), len(endings))
+        combinations = math.prod(radices)
+        for index in random.Random(size).sample(range(combinations), min(combinations, limit - len(out))):
+            parts = []
+            for radix in reversed(radices):
+                index, digit = divmod(index, radix)
+                parts.append(digit)
+            *syllable_digits, ending = reversed(parts)
+            name = "".join(syllables[d] for d in syllable_digits) + endings[ending]
+            if name not in seen:
+                seen.add(name)
+                out.append(name)
+    return out
+
+
+@dataclass(frozen=True)
+class NameFrequencies:
+    """Names by rank with cumulative weights: real names first, made-up ones after them."""
+
+    names: tuple[str, ...]
+    cum_weights: list[float]
+
+    @classmethod
+    def build(cls, head: tuple[str, ...], tail: list[str], anchors: tuple[tuple[int, float], ...]) -> NameFrequencies:
+        names = head + tuple(tail)
+        return cls(names, list(accumulate(_interpolated(anchors, len(names)))))
+
+    def draw(self, rng: random.Random) -> str:
+        return rng.choices(self.names, cum_weights=self.cum_weights)[0]
+
+    def share(self, ranks: int) -> float:
+        """The share of people whose name is among the first ``ranks``."""
+        return self.cum_weights[ranks - 1] / self.cum_weights[-1]
+
+
+@cache
+def gb_family_names() -> NameFrequencies:
+    """Family names as common as in Great Britain (``GB_FAMILY_ANCHORS``)."""
+    tail = _made_up_names(_SYLLABLES, _FAMILY_ENDINGS, COMMON_FAMILY + GIVEN_NAMES, _GB_FAMILY_RANKS)
+    return NameFrequencies.build(COMMON_FAMILY, tail, GB_FAMILY_ANCHORS)
+
+
+@cache
+def gb_given_names() -> NameFrequencies:
+    """Given names as common as in England and Wales (``GB_GIVEN_ANCHORS``)."""
+    tail = _made_up_names(_GIVEN_SYLLABLES, _GIVEN_ENDINGS, GIVEN_NAMES + COMMON_FAMILY, _GB_GIVEN_RANKS)
+    return NameFrequencies.build(GIVEN_NAMES, tail, GB_GIVEN_ANCHORS)
+
+
 _TOWN_STEMS = (
     "leeds", "bristol", "york", "bath", "derby", "hull", "leicester", "norwich", "exeter", "durham",
     "preston", "bolton", "wigan", "stockport", "salford", "reading", "luton", "swindon", "oxford", "cambridge",
@@ -56,6 +174,7 @@ _WORDS = ("gamer", "cat", "fox", "blue", "red", "moon", "star", "north", "pixel"
 _JOBS = ("nurse", "teacher", "engineer", "retired", "student", "dad of 2", "mum", "gardener", "cyclist", "writer")
 _EMOJI = ("🌹", "🔶", "🌍", "✊", "🏳️‍🌈", "⚽", "🎸")
 _NICKS = {group[0]: group[1:] for group in NICKNAME_GROUPS}
+NameModel = Literal["gb", "flat"]
 
 
 @dataclass
@@ -80,9 +199,13 @@ class Dataset:
 class Generator:
     """Makes people, their register entries and their social accounts from one seed."""
 
-    def __init__(self, seed: int = 5) -> None:
+    def __init__(self, seed: int = 5, names: NameModel = "gb") -> None:
+        if names not in ("gb", "flat"):
+            raise ValueError(f"unknown name model {names!r}: choose 'gb' or 'flat'")
         self.rng = random.Random(seed)
         rng = self.rng
+        self.family_names = gb_family_names() if names == "gb" else None
+        self.given_names = gb_given_names() if names == "gb" else None
         tail = sorted({a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in ("", "s", "er", "an")})
         self.family_pool = list(COMMON_FAMILY) + tail
         # Common surnames cover about a third of people; the long tail the rest.
@@ -104,8 +227,11 @@ class Generator:
             f"{district} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXY')}{rng.choice('ABDEFGHJLNPQRSTUWXY')}"
         )
         dob = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 66))
-        given = rng.choices(GIVEN_NAMES, cum_weights=self.given_weights)[0]
-        family = rng.choices(self.family_pool, cum_weights=self.family_weights)[0]
+        if self.given_names is not None and self.family_names is not None:
+            given, family = self.given_names.draw(rng), self.family_names.draw(rng)
+        else:
+            given = rng.choices(GIVEN_NAMES, cum_weights=self.given_weights)[0]
+            family = rng.choices(self.family_pool, cum_weights=self.family_weights)[0]
         return _Person(given, family, dob, town, district, postcode)
 
     def relative(self, of: _Person) -> _Person:
@@ -249,9 +375,11 @@ class Generator:
         return p.district
 
 
-def generate(n_members: int, n_accounts: int, *, linked_share: float = 0.3, seed: int = 5) -> Dataset:
+def generate(
+    n_members: int, n_accounts: int, *, linked_share: float = 0.3, seed: int = 5, names: NameModel = "gb"
+) -> Dataset:
     """A register of ``n_members`` and ``n_accounts`` accounts, ``linked_share`` of them members'."""
-    gen = Generator(seed)
+    gen = Generator(seed, names)
     rng = gen.rng
     people = [gen.person() for _ in range(n_members)]
     members = [gen.member(i + 1, p) for i, p in enumerate(people)]
