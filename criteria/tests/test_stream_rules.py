@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from criteria.classifiers import missing_modules
 from criteria.matcher import PostView, compile_rules
 from criteria.services import RuleSpec, approve, create_draft
 from criteria.stream_rules import TIERS, StreamRuleError, Tier, pack, translate_query
@@ -124,7 +125,10 @@ QUERIES = [
     "NOT is:reply (scum OR vermin)",
     "raw:Scum OR vermin",
     "/scum+bags?/ council",
-    "offensive>0.8 AND (scum OR vermin)",
+    pytest.param(
+        "offensive>0.8 AND (scum OR vermin)",
+        marks=pytest.mark.skipif(bool(missing_modules("offensive")), reason="needs the ml extra"),
+    ),
     "scum url:example.org",
     "scum since:2024-01-01",
     "has:links vermin",
