@@ -226,6 +226,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "evidence": evidence,
         "links": _links(request, case, accounts),
         "decisions": decisions,
+        "notices": list(case.notices.select_related("appeal")),
         "pending": pending,
         "can_decide": case.state == State.ASSIGNED and case.assigned_to_id == request.user.pk,
         "can_sign_off": awaiting and is_lead and pending is not None and pending.reviewer_id != request.user.pk,
