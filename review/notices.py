@@ -34,6 +34,9 @@ from review import workflow
 from review.models import Appeal, Case, Decision, Notice
 from review.workflow import APPEAL_OUTCOME_LABELS, AppealOutcome, AppealState, Outcome
 
+# The audit's name for whoever runs `assay notices` on the server (they hold the server, so they may send).
+CLI_ACTOR = "cli"
+
 
 class NoticeError(Exception):
     """A step the notice and appeal rules forbid; the message is meant for the person who tried it."""
@@ -150,6 +153,8 @@ def notice_for_token(token: str) -> Notice | None:
 
 
 def _require_staff(actor: Any, what: str) -> None:
+    if actor == CLI_ACTOR:
+        return
     if not has_role(actor, Role.OPERATOR, Role.LEAD):
         raise NoticeError(f"only operators and leads {what}")
 
@@ -177,7 +182,7 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
             raise NoticeError(f"notice {notice.pk} was already {notice.get_status_display()}")
         now = timezone.now()
         token = _new_token(notice, now)
-        notice.sent_at, notice.sent_by = now, actor
+        notice.sent_at, notice.sent_by = now, None if actor == CLI_ACTOR else actor
         notice.email = notice.member.email
         if notice.email:
             notice.status = Notice.Status.SENT
