@@ -26,7 +26,7 @@ LINK = re.compile(r"http://testserver/notice/([A-Za-z0-9_-]+)/")
 def _send(notice: Notice, actor: Any) -> str:
     """Send the notice; the token from the link in the email."""
     notices.send_notice(notice, actor=actor)
-    match = LINK.search(mail.outbox[-1].body)
+    match = LINK.search(str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return match.group(1)
 
@@ -47,7 +47,7 @@ def test_signing_off_an_adverse_decision_drafts_the_notice_with_its_evidence(not
     first = notice.evidence[0]
     post = hits.posts[0]
     assert (first["text"], first["url"], first["sha256"]) == (post.text, post.url, post.sha256)
-    assert first["posted_at"] == post.created_at.isoformat()
+    assert post.created_at is not None and first["posted_at"] == post.created_at.isoformat()
     assert first["rules"] == ["ABUSE-1"]
     assert first["linked_by"]["method"] == "declared"
     assert AuditEvent.objects.filter(action="notice.drafted", actor="lena", object_id=str(notice.pk)).exists()
@@ -81,6 +81,7 @@ def test_sending_emails_a_link_whose_token_is_stored_only_hashed(notice: Notice,
     assert mail.outbox[0].to == ["alice@example.org"]
     assert "Breach: formal warning" in mail.outbox[0].body
     assert notice.token_hash == notices.hash_token(token) and token not in notice.token_hash
+    assert notice.sent_at is not None
     assert notice.appeal_due_at == notice.sent_at + timedelta(days=21)
     assert notice.token_expires_at == notice.sent_at + timedelta(days=60)
     assert AuditEvent.objects.filter(action="notice.sent", actor="olivia").exists()
@@ -150,7 +151,7 @@ def test_reissuing_a_link_stops_the_old_one(client: Client, notice: Notice, cast
 
     notices.reissue_link(notice, actor=cast["lena"])
 
-    new = LINK.search(mail.outbox[-1].body)
+    new = LINK.search(str(mail.outbox[-1].body))
     assert new and new.group(1) != old
     assert "Any earlier link no longer works" in mail.outbox[-1].body
     assert client.get(f"/notice/{old}/").status_code == 404
@@ -182,7 +183,7 @@ def test_a_member_without_email_gets_a_letter_to_print_and_the_window_opens_when
 
     notice.refresh_from_db()
     assert notice.status == Notice.Status.POSTED
-    assert notice.appeal_due_at == notice.posted_at + timedelta(days=21)
+    assert notice.posted_at is not None and notice.appeal_due_at == notice.posted_at + timedelta(days=21)
     reprint = client.post(reverse("review-notice-reissue", args=[notice.pk]))
     assert "A new link is on this letter" in reprint.text and token.group(1) not in reprint.text
 
@@ -204,4 +205,5 @@ def test_the_email_and_page_say_how_else_to_appeal(
 
     assert "the Appeals Secretary, 1 High Street, Leeds" in mail.outbox[0].body
     assert "the Appeals Secretary, 1 High Street, Leeds" in client.get(f"/notice/{token}/").text
-    assert Notice.objects.get().appeal_due_at == Notice.objects.get().sent_at + timedelta(days=10)
+    sent = Notice.objects.get()
+    assert sent.sent_at is not None and sent.appeal_due_at == sent.sent_at + timedelta(days=10)

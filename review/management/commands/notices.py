@@ -58,10 +58,10 @@ class Command(BaseCommand):
             for notice in drafts:
                 self._send_one(notice)
             return
-        notice = Notice.objects.filter(pk=notice_id).first()
-        if notice is None:
+        found = Notice.objects.filter(pk=notice_id or 0).first()
+        if found is None:
             raise CommandError(f"there is no notice {notice_id} (`assay notices list` shows them)")
-        self._send_one(notice)
+        self._send_one(found)
 
     def _send_one(self, notice: Notice) -> None:
         try:
