@@ -128,10 +128,10 @@ class Notice(models.Model):
     """
 
     class Status(models.TextChoices):
-        DRAFT = "draft"
+        DRAFT = "draft", "draft"
         SENT = "sent", "sent by email"
         TO_POST = "to_post", "to post (no email address)"
-        POSTED = "posted"
+        POSTED = "posted", "posted"
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notices")
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="notice")
@@ -175,16 +175,16 @@ class Appeal(models.Model):
 
     class Via(models.TextChoices):
         MEMBER_PAGE = "member_page", "the member's notice page"
-        LETTER = "letter"
-        EMAIL = "email"
+        LETTER = "letter", "letter"
+        EMAIL = "email", "email"
         PHONE = "phone", "telephone"
         IN_PERSON = "in_person", "in person"
 
     class Contact(models.TextChoices):
         ANY = "", "no preference"
-        EMAIL = "email"
-        POST = "post"
-        PHONE = "phone", "telephone"
+        EMAIL = "email", "by email"
+        POST = "post", "by post"
+        PHONE = "phone", "by telephone"
 
     STATE_CHOICES = [(s.value, s.value) for s in AppealState]
     OUTCOME_CHOICES = [(o.value, APPEAL_OUTCOME_LABELS[o]) for o in AppealOutcome]

@@ -164,7 +164,6 @@ def member_notice(request: HttpRequest, token: str) -> HttpResponse:
     context = {**_notice_context(notice), "form": form}
     response = render(request, "review/member_notice.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
