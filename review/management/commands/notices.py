@@ -12,8 +12,8 @@ from review.models import Notice
 
 class Command(BaseCommand):
     help = (
-        "List notices to members, or send drafts: `assay notices [list]`, `assay notices send ID`, "
-        "`assay notices send --all-drafts`.\n\n"
+        "List notices to members and send the drafts (by email, or marked for post).\n\n"
+        "`assay notices [list] [--status S]`, `assay notices send ID`, `assay notices send --all-drafts`. "
         "A notice is drafted when a lead signs off an adverse decision about a member. Sending emails the "
         "member a link to it (ASSAY_PUBLIC_URL/notice/...); a member without an email address gets it by post: "
         "the notice is marked to post, and its letter is printed from its page (/review/notices/ID/)."
