@@ -39,7 +39,8 @@ DEMO_USERS: tuple[tuple[str, Role], ...] = (
 )
 CASES_FOR_REVIEWER = 25
 DEMO_REASON = (
-    "The post calls other members names, which clause 4.2 of the rulebook forbids; a first breach, so a warning."
+    "The post breaches the rulebook clause cited with it; as the member's first breach, a formal warning is "
+    "proportionate."
 )
 DEMO_GROUNDS = "I was quoting what someone said to me in order to criticise it, not saying it myself."
 
