@@ -191,7 +191,9 @@ def list_notices(request: HttpRequest) -> HttpResponse:
         chosen = "draft"
     rows = visible.filter(_NOTICE_FILTERS[chosen][1]).select_related("case", "member", "sent_by", "appeal")
     page = Paginator(rows.order_by("-drafted_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = {key: visible.filter(q).count() for key, (_label, q) in _NOTICE_FILTERS.items() if key != "all"}
+    counts = visible.aggregate(
+        **{key: Count("pk", filter=q) for key, (_label, q) in _NOTICE_FILTERS.items() if key != "all"}
+    )
     filters = [(key, label, counts.get(key)) for key, (label, _q) in _NOTICE_FILTERS.items()]
     context = {"page": page, "chosen": chosen, "chosen_label": _NOTICE_FILTERS[chosen][0], "filters": filters}
     return render(request, "review/notices.html", context)
@@ -383,5 +385,5 @@ def decide_appeal(request: HttpRequest, appeal_id: int) -> HttpResponse:
         if appeal.result_emailed_at:
             messages.success(request, "Appeal decided; the result was emailed to the member.")
         else:
-            messages.warning(request, "Appeal decided. The member has no email address: write to them with the result.")
+            messages.warning(request, "Appeal decided. The result was not emailed: write to the member with it.")
     return redirect("review-appeal", appeal_id=appeal.pk)

@@ -14,7 +14,9 @@ Every step appends an audit event; every view of a notice or appeal is one too.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +35,8 @@ from oversight.services import record
 from review import workflow
 from review.models import Appeal, Case, Decision, Notice
 from review.workflow import APPEAL_OUTCOME_LABELS, AppealOutcome, AppealState, Outcome
+
+logger = logging.getLogger(__name__)
 
 # The audit's name for whoever runs `assay notices` on the server (they hold the server, so they may send).
 CLI_ACTOR = "cli"
@@ -167,7 +171,10 @@ def _email_notice(notice: Notice, token: str, *, reissued: bool = False) -> None
     context = {"notice": notice, "member": notice.member, "link": member_url(token), "reissued": reissued}
     body = render_to_string("review/email/notice.txt", context)
     subject = "Your new link to the conduct notice" if reissued else "A decision about your conduct as a member"
-    send_mail(subject, body, None, [notice.email])
+    try:
+        send_mail(subject, body, None, [notice.email])
+    except (OSError, smtplib.SMTPException) as exc:  # the caller's transaction rolls back: nothing is marked sent
+        raise NoticeError(f"the email to {notice.email} could not be sent ({exc}); nothing was changed") from exc
 
 
 def send_notice(notice: Notice, *, actor: Any) -> Sent:
@@ -343,7 +350,13 @@ def _email_result(appeal: Appeal) -> None:
     if not email:
         return  # staff see on the appeal's page that the result must go by post
     context = {"appeal": appeal, "notice": notice, "member": notice.member, "outcome": _outcome_label(appeal)}
-    send_mail("The result of your appeal", render_to_string("review/email/appeal_result.txt", context), None, [email])
+    body = render_to_string("review/email/appeal_result.txt", context)
+    try:
+        send_mail("The result of your appeal", body, None, [email])
+    except (OSError, smtplib.SMTPException) as exc:
+        # The decision stands; the appeal's page says the result was not emailed, so staff write instead.
+        logger.warning("appeal %s: the result email could not be sent: %s", appeal.pk, exc)
+        return
     appeal.result_emailed_at = timezone.now()
     Appeal.objects.filter(pk=appeal.pk).update(result_emailed_at=appeal.result_emailed_at)
 

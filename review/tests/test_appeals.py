@@ -168,6 +168,8 @@ def test_an_independent_lead_allows_the_appeal_and_the_decision_is_overturned(
     assert result.to == ["alice@example.org"] and RESULT in result.body and "is overturned" in result.body
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"appeal.assigned", "appeal.decided", "case.decision_overturned"} <= actions
+    case_page = client.get(reverse("review-case", args=[appeal.case_id])).text
+    assert "Overturned on appeal by lars" in case_page
     client.logout()
     page = client.get(f"/notice/{token}/")
     assert "Allowed: the decision is overturned" in page.text and RESULT in page.text
@@ -218,5 +220,6 @@ def test_a_member_without_email_gets_no_result_email_and_staff_are_told_to_write
     )
 
     assert len(mail.outbox) == sent
-    assert "write to them with the result" in response.text
+    assert "The result was not emailed" in response.text
+    assert "(the member has no email address): write to the member" in response.text
     assert Appeal.objects.get().result_emailed_at is None

@@ -151,8 +151,8 @@ def test_the_lists_take_the_same_queries_however_many_rows(
     _more_notices(notice, n)
     login(client, "lena")
 
-    # session, user, roles, 5 counts, page count, page, nav groups
-    with django_assert_num_queries(11):
+    # session, user, roles, counts, page count, page, nav groups
+    with django_assert_num_queries(7):
         client.get(reverse("review-notices") + "?show=all")
     # session, user, roles, page count, page, state counts, nav groups
     with django_assert_num_queries(7):

@@ -207,3 +207,18 @@ def test_the_email_and_page_say_how_else_to_appeal(
     assert "the Appeals Secretary, 1 High Street, Leeds" in client.get(f"/notice/{token}/").text
     sent = Notice.objects.get()
     assert sent.sent_at is not None and sent.appeal_due_at == sent.sent_at + timedelta(days=10)
+
+
+@pytest.mark.django_db
+def test_a_mail_server_that_refuses_leaves_the_notice_a_draft(
+    client: Client, notice: Notice, settings: Any, cast: dict[str, Any]
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+
+    response = login(client, "olivia").post(reverse("review-notice-send", args=[notice.pk]), follow=True)
+
+    assert "Nothing was sent: the email to alice@example.org could not be sent" in response.text
+    notice.refresh_from_db()
+    assert (notice.status, notice.token_hash, notice.sent_at) == (Notice.Status.DRAFT, "", None)
+    assert not AuditEvent.objects.filter(action="notice.sent").exists()
