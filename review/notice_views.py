@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -132,8 +133,6 @@ def _notice_context(notice: Notice) -> dict[str, Any]:
 
 def _missing() -> HttpResponse:
     """The same plain page for an unknown, mistyped or expired link: it reveals nothing."""
-    from django.template.loader import render_to_string
-
     response = HttpResponse(render_to_string("review/notice_missing.html"), status=404)
     response._has_been_logged = True  # type: ignore[attr-defined]  # keep the token out of the request log
     return response
