@@ -203,8 +203,13 @@ NOTICE_LINK_DAYS = env_int("ASSAY_NOTICE_LINK_DAYS", 60)
 PUBLIC_URL = env_str("ASSAY_PUBLIC_URL") or "http://127.0.0.1:8000"
 if not PUBLIC_URL.startswith(("http://", "https://")):
     raise ValueError(f"ASSAY_PUBLIC_URL={PUBLIC_URL!r}: expected an http:// or https:// address")
-if APPEAL_DAYS < 1 or NOTICE_LINK_DAYS < 1 or APPEAL_DECISION_DAYS < 1:
-    raise ValueError("ASSAY_APPEAL_DAYS, ASSAY_APPEAL_DECISION_DAYS and ASSAY_NOTICE_LINK_DAYS must be at least 1")
+for _name, _days in [
+    ("ASSAY_APPEAL_DAYS", APPEAL_DAYS),
+    ("ASSAY_APPEAL_DECISION_DAYS", APPEAL_DECISION_DAYS),
+    ("ASSAY_NOTICE_LINK_DAYS", NOTICE_LINK_DAYS),
+]:
+    if _days < 1:
+        raise ValueError(f"{_name}={_days}: expected at least 1 day")
 
 # Email (notices, appeal results): file (default: one file per message in ASSAY_EMAIL_FILE_PATH),
 # console, or smtp (ASSAY_EMAIL_HOST and friends). Tests use Django's locmem outbox.
