@@ -94,6 +94,7 @@ class _Post:
     rules: list[str]
     linked_by: dict[str, Any]
     confirmed_at: datetime | None
+    deleted_at: datetime | None
 
 
 def _when(value: str) -> datetime | None:
@@ -112,6 +113,7 @@ def _posts(notice: Notice) -> list[_Post]:
             rules=item["rules"],
             linked_by=item["linked_by"],
             confirmed_at=_when(item["linked_by"].get("confirmed_at", "")),
+            deleted_at=_when(item.get("deleted_at", "")),
         )
         for item in notice.evidence
     ]

@@ -94,6 +94,7 @@ def _evidence(case: Case) -> list[dict[str, Any]]:
                 "account": str(post.account) if post.account else "",
                 "posted_at": post.created_at.isoformat() if post.created_at else "",
                 "sha256": post.sha256,
+                "deleted_at": post.deleted_at.isoformat() if post.deleted_at else "",
                 "rules": [],
                 "linked_by": _linked_by(links, post.account_id),
             }

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence.models import Post
 from oversight.models import AuditEvent
 from review import notices
 from review.models import Notice
@@ -48,7 +49,7 @@ def test_signing_off_an_adverse_decision_drafts_the_notice_with_its_evidence(not
     post = hits.posts[0]
     assert (first["text"], first["url"], first["sha256"]) == (post.text, post.url, post.sha256)
     assert post.created_at is not None and first["posted_at"] == post.created_at.isoformat()
-    assert first["rules"] == ["ABUSE-1"]
+    assert first["rules"] == ["ABUSE-1"] and first["deleted_at"] == ""
     assert first["linked_by"]["method"] == "declared"
     assert AuditEvent.objects.filter(action="notice.drafted", actor="lena", object_id=str(notice.pk)).exists()
 
@@ -222,3 +223,22 @@ def test_a_mail_server_that_refuses_leaves_the_notice_a_draft(
     notice.refresh_from_db()
     assert (notice.status, notice.token_hash, notice.sent_at) == (Notice.Status.DRAFT, "", None)
     assert not AuditEvent.objects.filter(action="notice.sent").exists()
+
+
+@pytest.mark.django_db
+def test_a_post_the_platform_deleted_is_still_shown_and_says_so(
+    client: Client, hits: World, cast: dict[str, Any]
+) -> None:
+    Post.objects.filter(pk=hits.posts[0].pk).update(deleted_at=timezone.now(), deleted_reason="deleted")
+    triage()
+    alice = hits.members["alice"]
+    alice.email = "alice@example.org"
+    alice.save()
+    case = assigned(alice, cast["rita"], by=cast["olivia"])
+    record_decision(case, cast["rita"], "advice", DECISION_REASON, expected_version=case.version)
+    sign_off(case, cast["lena"], expected_version=case.version)
+    token = _send(Notice.objects.get(), cast["olivia"])
+
+    page = client.get(f"/notice/{token}/").text
+
+    assert "You are all idiots" in page and "The platform reported this post deleted on" in page
