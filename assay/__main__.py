@@ -35,6 +35,7 @@ COMMANDS: dict[str, _Sub] = {
     "linkage": _Sub("linkage", "linkage"),
     "triage": _Sub("review", "triage"),
     "serve": _Sub("review", "serve"),
+    "notices": _Sub("review", "notices"),
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
 }

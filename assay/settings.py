@@ -189,3 +189,45 @@ LOGGING = {
     # Splink warns about situations linkage/model.py handles (e.g. a prior of 0 from sparse data).
     "loggers": {"splink": {"level": env_str("ASSAY_SPLINK_LOG_LEVEL", "ERROR")}},
 }
+
+# Notices to members and appeals (review app).
+# Days a member has to appeal once the notice reaches them (emailed, or marked posted).
+APPEAL_DAYS = env_int("ASSAY_APPEAL_DAYS", 21)
+# How else to appeal, printed on every notice (an address, a phone number); the notice page's form always works.
+APPEAL_CONTACT = env_str("ASSAY_APPEAL_CONTACT")
+# Days a lead has to decide an appeal once received (its due date in the appeals queue).
+APPEAL_DECISION_DAYS = env_int("ASSAY_APPEAL_DECISION_DAYS", 28)
+# Days a member's notice link works; operators can reissue one (the old link then stops working).
+NOTICE_LINK_DAYS = env_int("ASSAY_NOTICE_LINK_DAYS", 60)
+# The address members reach this server at, for the links in notices.
+PUBLIC_URL = env_str("ASSAY_PUBLIC_URL") or "http://127.0.0.1:8000"
+if not PUBLIC_URL.startswith(("http://", "https://")):
+    raise ValueError(f"ASSAY_PUBLIC_URL={PUBLIC_URL!r}: expected an http:// or https:// address")
+for _name, _days in [
+    ("ASSAY_APPEAL_DAYS", APPEAL_DAYS),
+    ("ASSAY_APPEAL_DECISION_DAYS", APPEAL_DECISION_DAYS),
+    ("ASSAY_NOTICE_LINK_DAYS", NOTICE_LINK_DAYS),
+]:
+    if _days < 1:
+        raise ValueError(f"{_name}={_days}: expected at least 1 day")
+
+# Email (notices, appeal results): file (default: one file per message in ASSAY_EMAIL_FILE_PATH),
+# console, or smtp (ASSAY_EMAIL_HOST and friends). Tests use Django's locmem outbox.
+_EMAIL_BACKENDS = {
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = env_str("ASSAY_EMAIL_BACKEND") or "file"
+if _email_backend not in _EMAIL_BACKENDS:
+    raise ValueError(f"ASSAY_EMAIL_BACKEND={_email_backend!r}: expected one of {', '.join(_EMAIL_BACKENDS)}")
+EMAIL_BACKEND = _EMAIL_BACKENDS[_email_backend]
+EMAIL_FILE_PATH = env_str("ASSAY_EMAIL_FILE_PATH") or str(DATA_DIR / "outbox")
+EMAIL_HOST = env_str("ASSAY_EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("ASSAY_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("ASSAY_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("ASSAY_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("ASSAY_EMAIL_USE_TLS")
+EMAIL_TIMEOUT = env_int("ASSAY_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("ASSAY_EMAIL_FROM") or "assay@localhost"

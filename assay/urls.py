@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from review.notice_views import member_notice
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="review-queue", permanent=False)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -11,4 +13,5 @@ urlpatterns = [
     path("review/", include("review.urls")),
     path("rules/", include("criteria.urls")),
     path("evidence/", include("evidence.urls")),
+    path("notice/<str:token>/", member_notice, name="notice-member"),  # a member's notice: no login, the token
 ]

@@ -24,18 +24,25 @@ from linkage.services import run_linkage
 from oversight.roles import Role
 from oversight.services import create_user
 from register.services import import_register
-from review.models import Case
-from review.services import assign_case, triage
-from review.workflow import State
+from review import notices
+from review.models import Case, Notice
+from review.services import assign_case, record_decision, sign_off, triage
+from review.workflow import Outcome, State
 
 RULESET_NAME = "Code of conduct"
 DEMO_USERS: tuple[tuple[str, Role], ...] = (
     ("operator", Role.OPERATOR),
     ("reviewer", Role.REVIEWER),
     ("lead", Role.LEAD),
+    ("panel", Role.LEAD),  # a second lead, independent of the demo's decisions: decides appeals
     ("oversight", Role.OVERSIGHT),
 )
 CASES_FOR_REVIEWER = 25
+DEMO_REASON = (
+    "The post breaches the rulebook clause cited with it; as the member's first breach, a formal warning is "
+    "proportionate."
+)
+DEMO_GROUNDS = "I was quoting what someone said to me in order to criticise it, not saying it myself."
 
 Say = Callable[[str], None]
 
@@ -83,6 +90,33 @@ def _assign_to_reviewer(users: dict[str, Any]) -> int:
     return len(cases)
 
 
+def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
+    """Show the rest of the flow once: a signed-off warning, its notice sent, and the member's appeal."""
+    if Notice.objects.exists():
+        return [f"notices: {Notice.objects.count()} (see /review/notices/); appeals at /review/appeals/"]
+    case = (
+        Case.objects.filter(
+            assigned_to=users["reviewer"], state=State.ASSIGNED.value, member__isnull=False, member__email__gt=""
+        )
+        .order_by("severity", "due_at", "pk")
+        .first()
+    )
+    if case is None:
+        return ["notices: no case of the reviewer's has a member with an email address to show a notice on"]
+    with transaction.atomic():
+        record_decision(case, users["reviewer"], Outcome.WARNING, DEMO_REASON, expected_version=case.version)
+        decision = sign_off(case, users["lead"], expected_version=case.version)
+        sent = notices.send_notice(decision.notice, actor=users["operator"])
+        appeal = notices.receive_appeal(sent.notice, DEMO_GROUNDS, contact_preference="email")
+    return [
+        f"notice: case #{case.pk} decided (warning) by 'reviewer', signed off by 'lead', notice #{sent.notice.pk} "
+        f"emailed to the member (email backend: {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]})",
+        f"  the member's page: {sent.link}",
+        f"appeal: #{appeal.pk} received from the member; log in as 'panel' (a lead independent of the decision) "
+        "to assign and decide it at /review/appeals/",
+    ]
+
+
 def run_demo(
     *,
     data_dir: Path | None = None,
@@ -124,4 +158,5 @@ def run_demo(
     assigned = _assign_to_reviewer(users)
     open_cases = Case.objects.exclude(state=State.CLOSED.value).count()
     report.lines.append(f"queue: {open_cases} open cases; {assigned} newly assigned to 'reviewer'")
+    report.lines.extend(_notice_and_appeal(users))
     return report

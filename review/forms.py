@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from review.workflow import MIN_REASON_LENGTH, OUTCOME_LABELS, Outcome
+from review.models import Appeal
+from review.workflow import APPEAL_OUTCOME_LABELS, MIN_REASON_LENGTH, OUTCOME_LABELS, AppealOutcome, Outcome
 
 _REASON_HELP = f"At least {MIN_REASON_LENGTH} characters. The member will read this."
 
@@ -60,3 +61,44 @@ class SignOffForm(_VersionedForm):
         if data.get("action") == self.SEND_BACK and len(data.get("reason", "")) < MIN_REASON_LENGTH:
             self.add_error("reason", f"Say why you are sending it back, in at least {MIN_REASON_LENGTH} characters.")
         return data
+
+
+class MemberAppealForm(forms.Form):
+    """The member's appeal, on their notice page."""
+
+    grounds = forms.CharField(
+        label="Your grounds for appeal",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        min_length=MIN_REASON_LENGTH,
+        help_text=f"Why the decision is wrong, in at least {MIN_REASON_LENGTH} characters: for example, that the "
+        "account is not yours, or what the posts meant.",
+    )
+    contact_preference = forms.ChoiceField(
+        label="How should we contact you about it? (optional)", choices=Appeal.Contact.choices, required=False
+    )
+    contact_detail = forms.CharField(
+        label="Phone number or address, if not the ones we hold (optional)", max_length=200, required=False
+    )
+
+
+class StaffAppealForm(MemberAppealForm):
+    """An appeal staff record for the member (a letter, a call)."""
+
+    via = forms.ChoiceField(
+        label="Received by", choices=[(v.value, v.label) for v in Appeal.Via if v != Appeal.Via.MEMBER_PAGE]
+    )
+
+
+class AppealAssignForm(_VersionedForm):
+    lead = forms.IntegerField(min_value=1)
+
+
+class AppealDecisionForm(_VersionedForm):
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose an outcome")] + [(o.value, APPEAL_OUTCOME_LABELS[o]) for o in AppealOutcome]
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        min_length=MIN_REASON_LENGTH,
+        help_text=f"At least {MIN_REASON_LENGTH} characters. The member will read this.",
+    )

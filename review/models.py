@@ -9,7 +9,15 @@ from django.db.models import Q
 from criteria.models import Hit, Rule
 from evidence.models import Account
 from register.models import Member
-from review.workflow import OUTCOME_LABELS, Outcome, State, is_adverse
+from review.workflow import (
+    APPEAL_OUTCOME_LABELS,
+    OUTCOME_LABELS,
+    AppealOutcome,
+    AppealState,
+    Outcome,
+    State,
+    is_adverse,
+)
 
 
 class Case(models.Model):
@@ -69,6 +77,12 @@ class Case(models.Model):
         return f"unlinked account {self.account}"
 
 
+class DecisionQuerySet(models.QuerySet["Decision"]):
+    def standing(self) -> DecisionQuerySet:
+        """Decisions no appeal has overturned."""
+        return self.filter(overturned_at__isnull=True)
+
+
 class Decision(models.Model):
     OUTCOME_CHOICES = [(o.value, OUTCOME_LABELS[o]) for o in Outcome]
 
@@ -86,6 +100,12 @@ class Decision(models.Model):
     )
     sent_back_at = models.DateTimeField(null=True, blank=True)
     sent_back_reason = models.TextField(blank=True)
+    overturned_at = models.DateTimeField(null=True, blank=True, help_text="an appeal against it was allowed")
+    overturned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["decided_at"]
@@ -97,3 +117,112 @@ class Decision(models.Model):
     def is_pending(self) -> bool:
         """An adverse decision nobody has yet signed off or sent back."""
         return is_adverse(Outcome(self.outcome)) and self.signed_off_at is None and self.sent_back_at is None
+
+
+class Notice(models.Model):
+    """What a member is told of a signed-off adverse decision: outcome, reasons, rules, evidence, appeal.
+
+    Drafted at sign-off from the case as it then stood, so the member reads exactly what was
+    decided on; an operator or lead checks the draft and sends it. The member's link carries a
+    random token of which only the sha256 is stored.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft"
+        SENT = "sent", "sent by email"
+        TO_POST = "to_post", "to post (no email address)"
+        POSTED = "posted", "posted"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notices")
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="notice")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="notices")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    outcome = models.CharField(max_length=16, choices=Decision.OUTCOME_CHOICES)
+    reasons = models.TextField()
+    clauses = models.JSONField(default=list, help_text="[{code, title, clause}] of the rules the evidence hit")
+    evidence = models.JSONField(
+        default=list, help_text="[{text, url, posted_at, sha256, account, rules, linked_by}] as collected"
+    )
+    appeal_days = models.PositiveSmallIntegerField()
+    appeal_contact = models.CharField(max_length=300, blank=True)
+    drafted_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="emailed, or marked for post")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    email = models.EmailField(blank=True, help_text="the address it was sent to")
+    posted_at = models.DateTimeField(null=True, blank=True)
+    appeal_due_at = models.DateTimeField(null=True, blank=True, help_text="set when the notice reaches the member")
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, help_text="sha256 of the link's token")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-drafted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"notice {self.pk} on {self.case}"
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS[Outcome(self.outcome)]
+
+
+class Appeal(models.Model):
+    """A member's appeal against a notified decision, decided by a lead independent of it."""
+
+    class Via(models.TextChoices):
+        MEMBER_PAGE = "member_page", "the member's notice page"
+        LETTER = "letter", "letter"
+        EMAIL = "email", "email"
+        PHONE = "phone", "telephone"
+        IN_PERSON = "in_person", "in person"
+
+    class Contact(models.TextChoices):
+        ANY = "", "no preference"
+        EMAIL = "email", "by email"
+        POST = "post", "by post"
+        PHONE = "phone", "by telephone"
+
+    STATE_CHOICES = [(s.value, s.value) for s in AppealState]
+    OUTCOME_CHOICES = [(o.value, APPEAL_OUTCOME_LABELS[o]) for o in AppealOutcome]
+
+    notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="appeal")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="appeals")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="appeals")
+    grounds = models.TextField()
+    contact_preference = models.CharField(max_length=8, choices=Contact.choices, blank=True)
+    contact_detail = models.CharField(max_length=200, blank=True, help_text="a phone number or address, if given")
+    received_at = models.DateTimeField()
+    received_via = models.CharField(max_length=16, choices=Via.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="the operator who recorded it for the member; empty when the member appealed online",
+    )
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=AppealState.RECEIVED.value)
+    due_at = models.DateTimeField()
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_appeals", null=True, blank=True
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOME_CHOICES, blank=True)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    result_emailed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="bumped on every change; guards concurrent edits")
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} on {self.case}"

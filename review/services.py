@@ -22,7 +22,7 @@ from linkage.models import Link
 from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
-from review import workflow
+from review import notices, workflow
 from review.models import Case, Decision
 from review.workflow import Outcome, State
 
@@ -293,6 +293,7 @@ def sign_off(case: Case, signer: Any, *, expected_version: int) -> Decision:
         decision.signed_off_by, decision.signed_off_at = signer, now
         decision.save(update_fields=["signed_off_by", "signed_off_at"])
         record("case.signed_off", actor=signer, obj=case, decision=decision.pk, outcome=decision.outcome)
+        notices.draft_notice(decision, actor=signer)  # the member must be told, with the evidence
     return decision
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from review import views
+from review import notice_views, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.show_queue, name="review-queue"),
@@ -11,4 +11,14 @@ urlpatterns: list[URLPattern] = [
     path("case/<int:case_id>/decide/", views.decide, name="review-decide"),
     path("case/<int:case_id>/sign-off/", views.sign_off_or_send_back, name="review-sign-off"),
     path("case/<int:case_id>/link/<int:link_id>/", views.resolve_link, name="review-link"),
+    path("notices/", notice_views.list_notices, name="review-notices"),
+    path("notices/<int:notice_id>/", notice_views.show_notice, name="review-notice"),
+    path("notices/<int:notice_id>/send/", notice_views.send_notice, name="review-notice-send"),
+    path("notices/<int:notice_id>/reissue/", notice_views.reissue_link, name="review-notice-reissue"),
+    path("notices/<int:notice_id>/posted/", notice_views.mark_posted, name="review-notice-posted"),
+    path("notices/<int:notice_id>/appeal/", notice_views.record_appeal, name="review-notice-appeal"),
+    path("appeals/", notice_views.list_appeals, name="review-appeals"),
+    path("appeals/<int:appeal_id>/", notice_views.show_appeal, name="review-appeal"),
+    path("appeals/<int:appeal_id>/assign/", notice_views.assign_appeal, name="review-appeal-assign"),
+    path("appeals/<int:appeal_id>/decide/", notice_views.decide_appeal, name="review-appeal-decide"),
 ]

@@ -216,7 +216,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     roles = request_roles(request)
     evidence = _evidence(case)
     accounts = list({e.post.account_id: e.post.account for e in evidence if e.post.account is not None}.values())
-    decisions = list(case.decisions.select_related("reviewer", "signed_off_by", "sent_back_by"))
+    decisions = list(case.decisions.select_related("reviewer", "signed_off_by", "sent_back_by", "overturned_by"))
     pending: Decision | None = next((d for d in reversed(decisions) if d.is_pending), None)
     awaiting = case.state == State.AWAITING_SIGNOFF
     is_lead = Role.LEAD in roles
@@ -226,6 +226,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "evidence": evidence,
         "links": _links(request, case, accounts),
         "decisions": decisions,
+        "notices": list(case.notices.select_related("appeal")),
         "pending": pending,
         "can_decide": case.state == State.ASSIGNED and case.assigned_to_id == request.user.pk,
         "can_sign_off": awaiting and is_lead and pending is not None and pending.reviewer_id != request.user.pk,

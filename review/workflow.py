@@ -7,10 +7,19 @@
                                                      └──send back──▶ assigned
 
 No adverse outcome is final until a second reviewer, not the one who decided, signs it off.
+
+After sign-off the member gets a notice and may appeal while the window is open:
+
+    received ──assign (an independent lead)──▶ assigned ──decide(upheld | allowed)──▶ decided
+
+An appeal is decided by a lead independent of the decision: not its decider, not its signer,
+and not anyone who sent it back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -85,3 +94,82 @@ def send_back(state: State, reason: str, *, signer_is_decider: bool) -> State:
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise TransitionError(f"give a reason of at least {MIN_REASON_LENGTH} characters")
     return State.ASSIGNED
+
+
+# ---------------------------------------------------------------------------------------------
+# notices and appeals
+
+
+class AppealState(StrEnum):
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    DECIDED = "decided"
+
+
+class AppealOutcome(StrEnum):
+    UPHELD = "upheld"  # the decision stands
+    ALLOWED = "allowed"  # the decision is overturned
+
+
+APPEAL_OUTCOME_LABELS: dict[AppealOutcome, str] = {
+    AppealOutcome.UPHELD: "Upheld: the decision stands",
+    AppealOutcome.ALLOWED: "Allowed: the decision is overturned",
+}
+
+
+def appeal_deadline(issued_at: datetime, days: int) -> datetime:
+    """The last moment an appeal is accepted: ``days`` whole days after the notice reached the member."""
+    if days < 1:
+        raise ValueError(f"the appeal window must be at least one day, not {days}")
+    return issued_at + timedelta(days=days)
+
+
+def appeal_window_open(deadline: datetime | None, now: datetime) -> bool:
+    """Whether an appeal is accepted now; a notice not yet issued has no window."""
+    return deadline is not None and now <= deadline
+
+
+def receive_appeal(deadline: datetime | None, now: datetime, grounds: str, *, already_appealed: bool) -> AppealState:
+    """A member's appeal (or one recorded for them) is accepted while the window is open."""
+    if deadline is None:
+        raise TransitionError("the notice has not been sent, so there is nothing to appeal yet")
+    if already_appealed:
+        raise TransitionError("an appeal against this decision has already been received")
+    if not appeal_window_open(deadline, now):
+        raise TransitionError(f"the appeal window closed on {deadline:%d %B %Y at %H:%M} UTC")
+    if len(grounds.strip()) < MIN_REASON_LENGTH:
+        raise TransitionError(f"give your grounds in at least {MIN_REASON_LENGTH} characters")
+    return AppealState.RECEIVED
+
+
+def independence_problem(lead_id: int, *, decider_id: int, signer_id: int | None, sent_back_ids: Iterable[int]) -> str:
+    """Why ``lead_id`` may not decide an appeal against this decision, or "" when they are independent."""
+    if lead_id == decider_id:
+        return "they made the decision under appeal"
+    if signer_id is not None and lead_id == signer_id:
+        return "they signed off the decision under appeal"
+    if lead_id in set(sent_back_ids):
+        return "they sent a decision on this case back"
+    return ""
+
+
+def assign_appeal(state: AppealState, *, problem: str) -> AppealState:
+    """Give the appeal to a lead; ``problem`` is :func:`independence_problem`'s answer for that lead."""
+    if state is AppealState.DECIDED:
+        raise TransitionError("a decided appeal cannot be reassigned")
+    if problem:
+        raise TransitionError(f"an appeal needs an independent lead, and this one is not: {problem}")
+    return AppealState.ASSIGNED
+
+
+def decide_appeal(state: AppealState, reason: str, *, is_assignee: bool, problem: str) -> AppealState:
+    """The assigned, independent lead upholds or allows the appeal, with reasons."""
+    if state is not AppealState.ASSIGNED:
+        raise TransitionError(f"an appeal that is {state.value} cannot be decided; assign it to a lead first")
+    if not is_assignee:
+        raise TransitionError("only the lead the appeal is assigned to can decide it")
+    if problem:
+        raise TransitionError(f"an appeal needs an independent lead: {problem}")
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise TransitionError(f"give a reason of at least {MIN_REASON_LENGTH} characters")
+    return AppealState.DECIDED

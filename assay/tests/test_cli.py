@@ -71,3 +71,24 @@ def test_a_bad_setting_is_named(tmp_path: Path):
 
     assert result.returncode != 0
     assert "ASSAY_DEBUG='maybe'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ASSAY_EMAIL_BACKEND", "pigeon", "ASSAY_EMAIL_BACKEND='pigeon': expected one of file, console, smtp, locmem"),
+        ("ASSAY_PUBLIC_URL", "assay.example.org", "ASSAY_PUBLIC_URL='assay.example.org': expected an http://"),
+        ("ASSAY_NOTICE_LINK_DAYS", "0", "ASSAY_NOTICE_LINK_DAYS=0: expected at least 1 day"),
+    ],
+)
+def test_a_bad_notice_setting_is_named(tmp_path: Path, name: str, value: str, message: str):
+    result = _assay("--help", data_dir=tmp_path, **{name: value})
+
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_notices_on_an_empty_database_says_so(tmp_path: Path):
+    result = _assay("notices", data_dir=tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, "no notices\n"), result.stderr

@@ -13,7 +13,7 @@ from evidence.models import Account, Post, Quarantine
 from linkage.models import Link
 from oversight.services import verify_chain
 from register.models import Member
-from review.models import Case
+from review.models import Appeal, Case, Notice
 
 
 def _counts() -> dict[str, int]:
@@ -25,6 +25,8 @@ def _counts() -> dict[str, int]:
         "hits": Hit.objects.count(),
         "links": Link.objects.count(),
         "cases": Case.objects.count(),
+        "notices": Notice.objects.count(),
+        "appeals": Appeal.objects.count(),
     }
 
 
@@ -52,6 +54,11 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert all(p.explanation["evidence"][0]["comparison"] == "prior" for p in proposals)
     assert Case.objects.filter(account__links__status="proposed").exists()
     assert "password:" in first and "Log in at http://127.0.0.1:8000/" in first
+    notice = Notice.objects.get()
+    signer = notice.decision.signed_off_by
+    assert notice.status == Notice.Status.SENT and signer is not None and signer.username == "lead"
+    assert Appeal.objects.get().notice == notice
+    assert "the member's page: http://" in first and "log in as 'panel'" in first
 
     call_command("demo", "--no-serve", "--scale", "0.05")
     second = capsys.readouterr().out

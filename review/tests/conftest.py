@@ -93,3 +93,35 @@ def hits(world: World) -> World:
     world.hit_text(world.accounts["anon"], "buy now, cheap", "SPAM-3")
     world.hit_text(None, "idiots everywhere", "ABUSE-1")
     return world
+
+
+DECISION_REASON = "Calling other members idiots breaches clause 4.2(a) of the rulebook."
+
+
+@pytest.fixture
+def lars(cast: dict[str, Any]) -> Any:
+    """A second lead, who took no part in alice's decision: independent for her appeal."""
+    from conftest import PASSWORD
+    from oversight.services import create_user
+
+    return create_user("lars", "lead", password=PASSWORD)
+
+
+@pytest.fixture
+def notice(hits: World, cast: dict[str, Any]) -> Any:
+    """Alice's case decided (a warning, by rita) and signed off (by lena): its draft notice.
+
+    Alice gave us an email address, so sending it emails her a link.
+    """
+    from review.models import Notice
+    from review.services import record_decision, sign_off, triage
+    from review.tests.world import assigned
+
+    alice = hits.members["alice"]
+    alice.email = "alice@example.org"
+    alice.save()
+    triage()
+    case = assigned(alice, cast["rita"], by=cast["olivia"])
+    record_decision(case, cast["rita"], "warning", DECISION_REASON, expected_version=case.version)
+    sign_off(case, cast["lena"], expected_version=case.version)
+    return Notice.objects.get(case=case)

@@ -63,7 +63,8 @@ class Command(BaseCommand):
             for username, role in DEMO_USERS:
                 if username in passwords:
                     yield f"  {username:<10} {role.value:<10} password: {passwords[username]}"
-            yield "Start as 'reviewer' (cases are assigned to you); 'lead' signs off adverse decisions."
+            yield "Start as 'reviewer' (cases are assigned to you); 'lead' signs off adverse decisions;"
+            yield "'panel', a lead with no part in them, decides appeals."
         else:
-            yield "Demo users already exist (reviewer, lead, operator, oversight). Forgot a password?"
+            yield "Demo users already exist (reviewer, lead, panel, operator, oversight). Forgot a password?"
             yield "  assay createuser reviewer --role reviewer --reset-password"
