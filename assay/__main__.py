@@ -37,6 +37,7 @@ COMMANDS: dict[str, _Sub] = {
     "serve": _Sub("review", "serve"),
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
+    "oversight-report": _Sub("oversight", "oversight_report"),
 }
 
 _INTRO = """\
