@@ -161,6 +161,14 @@ def unregister(key: str) -> None:
     _REGISTRY.pop(key, None)
 
 
+def get(key: str) -> Spec:
+    """The registered figure ``key``; an unknown key is an error naming it."""
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise FigureError(f"no figure {key!r} is registered") from None
+
+
 def registered() -> list[Spec]:
     """Every registered figure, by section then order."""
     section_rank = {name: i for i, name in enumerate(SECTIONS)}
