@@ -105,12 +105,12 @@ def test_registering_checks_the_section_and_refuses_a_second_figure_under_one_ke
 
     first = figures.register(_spec(key="test.twice"))
     try:
-        with pytest.raises(FigureError, match="'test.twice' is registered twice"):
+        with pytest.raises(FigureError, match=r"'test\.twice' is registered twice"):
             figures.register(Spec("test.twice", "review", "Other", "", 1, lambda: 2))
         assert figures.get("test.twice") is first
     finally:
         figures.unregister("test.twice")
-    with pytest.raises(FigureError, match="no figure 'test.twice' is registered"):
+    with pytest.raises(FigureError, match=r"no figure 'test\.twice' is registered"):
         figures.get("test.twice")
 
 
@@ -127,7 +127,7 @@ def test_the_decorator_registers_in_section_order():
         keys = [s.key for s in figures.registered()]
         assert keys.index("test.early") < keys.index("test.late")
         computed = figures.compute(5, [figures.get("test.late"), figures.get("test.early")])
-        sections = dict((k, figs) for k, _, figs in figures.by_section(computed))
+        sections = {k: figs for k, _, figs in figures.by_section(computed)}
         assert [f.value for f in sections["collection"]] == [1, 2]
         assert list(sections) == ["collection", "rules", "linkage", "review", "audit"]
     finally:

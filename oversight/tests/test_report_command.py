@@ -71,9 +71,8 @@ def test_the_assay_command_lists_and_runs_it(tmp_path):
     assert "oversight-report Print the oversight figures" in overview.stdout
 
     target = tmp_path / "report.txt"
-    done = subprocess.run(
-        [sys.executable, "-m", "assay", "oversight-report", "--out", str(target)], capture_output=True, text=True, env=env
-    )
+    command = [sys.executable, "-m", "assay", "oversight-report", "--out", str(target)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     text = target.read_text(encoding="utf-8")
     assert "assay oversight report" in text and "Events in the audit chain" in text
@@ -83,7 +82,8 @@ def test_audit_verify_records_its_check_for_the_dashboard(capsys):
     call_command("audit", "verify")
 
     event = AuditEvent.objects.get(action="oversight.chain_verified")
-    assert (event.actor, event.data["via"], event.data["intact"], event.data["events"]) == ("system", "command", True, 0)
+    assert (event.actor, event.data["via"], event.data["intact"]) == ("system", "command", True)
+    assert event.data["events"] == 0
 
 
 def test_a_minimum_cell_below_one_stops_the_command_with_check_e001(tmp_path):
