@@ -30,7 +30,9 @@ def ruled(cast: dict[str, Any], tmp_path: Path) -> RuleSet:
     """Conduct v1 approved and run over six posts (five say scum), then a v2 draft."""
     v1 = approve(create_draft("Conduct", SPECS, author=cast["olivia"]), approver=cast["lena"])
     texts = ["scum"] * 5 + ["hello"]
-    lines = [json.dumps({"platform": "x", "id": str(n), "text": t, "author": {"id": f"a{n}"}}) for n, t in enumerate(texts)]
+    lines = [
+        json.dumps({"platform": "x", "id": str(n), "text": t, "author": {"id": f"a{n}"}}) for n, t in enumerate(texts)
+    ]
     (tmp_path / "p.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
     import_posts(tmp_path / "p.ndjson")
     run_rules()
@@ -44,8 +46,14 @@ def test_every_version_with_its_author_approver_and_a_link_to_read_it(ruled, cas
 
     assert rows[0][:5] == ("Conduct", Link("v2", reverse("criteria-ruleset", args=[draft.pk])), "Draft", 2, "lena")
     assert rows[0][5:] == (None, None)
-    assert rows[1][:6] == ("Conduct", Link("v1", reverse("criteria-ruleset", args=[ruled.pk])), "Approved", 2, "olivia",
-                           "lena")  # fmt: skip
+    assert rows[1][:6] == (
+        "Conduct",
+        Link("v1", reverse("criteria-ruleset", args=[ruled.pk])),
+        "Approved",
+        2,
+        "olivia",
+        "lena",
+    )
     assert _value("criteria.versions").rows == (("Draft", 1), ("Approved", 1), ("Retired", 0))
 
 

@@ -28,20 +28,31 @@ def collected() -> None:
     Source.objects.create(name="x off", platform="x", connector="x_search", query="#b", enabled=False)
     masto = Source.objects.create(name="masto", platform="mastodon", connector="mastodon_search", query="#c")
     run = {"connector_version": "1", "status": "done"}
-    oct_run = CollectionRun.objects.create(source=x, connector="x_search", started_at=_at(10, 2), imported=40,
-                                           quarantined=2, **run)  # fmt: skip
-    CollectionRun.objects.create(source=masto, connector="mastodon_search", started_at=_at(11, 3), imported=7,
-                                 **{**run, "status": "failed"})  # fmt: skip
+    oct_run = CollectionRun.objects.create(
+        source=x, connector="x_search", started_at=_at(10, 2), imported=40, quarantined=2, **run
+    )
+    CollectionRun.objects.create(
+        source=masto, connector="mastodon_search", started_at=_at(11, 3), imported=7, **{**run, "status": "failed"}
+    )
     CollectionRun.objects.create(source=x, connector="x_compliance", started_at=_at(11, 20), deleted=1, **run)
     accounts = [
-        Account.objects.create(platform=p, platform_id=f"{p}-{i}", handle=f"h{i}", first_seen=_at(10, 2),
-                               last_seen=_at(10, 2))  # fmt: skip
+        Account.objects.create(
+            platform=p, platform_id=f"{p}-{i}", handle=f"h{i}", first_seen=_at(10, 2), last_seen=_at(10, 2)
+        )
         for i, p in enumerate(["x"] * 7 + ["mastodon"] * 2)
     ]
     for i, account in enumerate(accounts):
-        Post.objects.create(platform=account.platform, platform_id=f"p{i}", account=account, text="t",
-                            collected_at=_at(10, 2), run=oct_run, raw={}, sha256="0" * 64,
-                            deleted_at=_at(11, 20) if i == 0 else None)  # fmt: skip
+        Post.objects.create(
+            platform=account.platform,
+            platform_id=f"p{i}",
+            account=account,
+            text="t",
+            collected_at=_at(10, 2),
+            run=oct_run,
+            raw={},
+            sha256="0" * 64,
+            deleted_at=_at(11, 20) if i == 0 else None,
+        )
     Quarantine.objects.create(run=oct_run, origin="file.ndjson", position="line 3", reason="not JSON", raw="{")
     Quarantine.objects.create(run=oct_run, origin="file.ndjson", position="line 9", reason="no id", raw="{}")
 

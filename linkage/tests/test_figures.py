@@ -22,11 +22,11 @@ def _value(key: str, min_cell: int = 1) -> Any:
 
 @pytest.fixture
 def linked() -> None:
-    declared = LinkageRun.objects.create(policy="declared", model_version="declared-1", started_at=AT,
-                                         links_created=2)  # fmt: skip
+    declared = LinkageRun.objects.create(policy="declared", model_version="declared-1", started_at=AT, links_created=2)
     model = LinkageRun.objects.create(policy="probabilistic", model_version="m-7", started_at=AT, proposals_created=4)
-    TrainedModel.objects.create(version="m-7", trained_at=AT, trained_by="olivia", backend="duckdb", document={},
-                                labels=12)  # fmt: skip
+    TrainedModel.objects.create(
+        version="m-7", trained_at=AT, trained_by="olivia", backend="duckdb", document={}, labels=12
+    )
     statuses = [("declared", "confirmed", declared)] * 2 + [
         ("probabilistic", "proposed", model),
         ("probabilistic", "proposed", model),

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 def outcomes_figure():
     """A figure of our own about people: 3 is small (suppressed), 8 its complement, 4417 shown."""
 
-    @figures.figure("test.outcomes", section="review", label="Test outcomes", help="Made up for the test.", order=999,
-                    people=True)  # fmt: skip
+    @figures.figure(
+        "test.outcomes", section="review", label="Test outcomes", help="Made up for the test.", order=999, people=True
+    )
     def outcomes() -> figures.Value:
         return figures.Table(("Outcome", "Decisions"), (("warning", 3), ("advice", 8), ("no breach", 4417)))
 

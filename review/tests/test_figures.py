@@ -32,8 +32,9 @@ def decided(world: World, cast: dict[str, Any], settings: Any) -> World:
     rita, lena = cast["rita"], cast["lena"]
 
     def case(state: State, opened: datetime, due: datetime, closed: datetime | None = None, **subject: Any) -> Case:
-        return Case.objects.create(state=state.value, severity=2, opened_at=opened, due_at=due, closed_at=closed,
-                                   assigned_to=rita, **subject)  # fmt: skip
+        return Case.objects.create(
+            state=state.value, severity=2, opened_at=opened, due_at=due, closed_at=closed, assigned_to=rita, **subject
+        )
 
     def decide(case: Case, outcome: str, at: datetime, **extra: Any) -> None:
         Decision.objects.create(case=case, reviewer=rita, outcome=outcome, reason="x" * 20, decided_at=at, **extra)
