@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
+from django.utils.text import capfirst
 
 from linkage.models import Link, LinkageRun, TrainedModel
 from oversight.figures import Table, Value, figure
+from oversight.services import min_cell
 
 _POLICIES = {
     "declared": "declared: accounts are linked to members only through identifiers the members gave us",
@@ -45,9 +47,9 @@ def links() -> Value:
         for r in Link.objects.values("method", "status").annotate(n=Count("pk")).order_by()
     }
     return Table(
-        ("Method", *(str(label) for _, label in Link.Status.choices)),
+        ("Method", *(capfirst(str(label)) for _, label in Link.Status.choices)),
         tuple(
-            (str(label), *(found.get((method, status), 0) for status, _ in Link.Status.choices))
+            (capfirst(str(label)), *(found.get((method, status), 0) for status, _ in Link.Status.choices))
             for method, label in Link.Method.choices
         ),
     )
@@ -65,9 +67,13 @@ def proposals_reviewed() -> Value:
     counts = Link.objects.filter(method=Link.Method.PROBABILISTIC).aggregate(
         made=Count("pk"), decided=Count("pk", filter=~Q(status=Link.Status.PROPOSED))
     )
-    if not counts["made"]:
+    made, decided = int(counts["made"]), int(counts["decided"])
+    smallest = min_cell()
+    if not made:
         return None
-    return round(100 * int(counts["decided"]) / int(counts["made"]), 1)
+    if 0 < decided < smallest or 0 < made - decided < smallest:
+        return f"not shown: fewer than {smallest} proposals decided or awaiting a decision"
+    return round(100 * decided / made, 1)
 
 
 @figure(

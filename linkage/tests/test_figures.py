@@ -46,10 +46,13 @@ def test_the_policy_in_force_is_stated_in_plain_words(settings):
     assert figures.get("linkage.policy").prominent
 
 
-def test_links_by_method_and_outcome(linked):
-    assert _value("linkage.links").columns == ("Method", "proposed (needs a reviewer)", "Confirmed", "Rejected")
-    assert _value("linkage.links").rows == (("declared by the member", 0, 2, 0), ("probabilistic match", 2, 1, 1))
+def test_links_by_method_and_outcome(linked, settings):
+    settings.OVERSIGHT_MIN_CELL = 1
+    assert _value("linkage.links").columns == ("Method", "Proposed (needs a reviewer)", "Confirmed", "Rejected")
+    assert _value("linkage.links").rows == (("Declared by the member", 0, 2, 0), ("Probabilistic match", 2, 1, 1))
     assert _value("linkage.proposals_reviewed") == 50.0
+    settings.OVERSIGHT_MIN_CELL = 5
+    assert _value("linkage.proposals_reviewed", 5) == "not shown: fewer than 5 proposals decided or awaiting a decision"
 
 
 def test_the_model_in_force_and_the_runs_by_model_version(linked):
