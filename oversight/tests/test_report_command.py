@@ -65,8 +65,14 @@ def test_out_into_a_missing_folder_is_refused_naming_it(tmp_path):
     assert not AuditEvent.objects.filter(action="oversight.report_generated").exists()
 
 
+def _env(tmp_path, **extra: str) -> dict[str, str]:
+    """Its own embedded database: the subprocess cannot see the test's."""
+    db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    return {**os.environ, "ASSAY_DATA_DIR": str(tmp_path), "ASSAY_DATABASE_URL": db, **extra}
+
+
 def test_the_assay_command_lists_and_runs_it(tmp_path):
-    env = {**os.environ, "ASSAY_DATA_DIR": str(tmp_path)}
+    env = _env(tmp_path)
     overview = subprocess.run([sys.executable, "-m", "assay", "--help"], capture_output=True, text=True, env=env)
     assert "oversight-report Print the oversight figures" in overview.stdout
 
@@ -87,7 +93,7 @@ def test_audit_verify_records_its_check_for_the_dashboard(capsys):
 
 
 def test_a_minimum_cell_below_one_stops_the_command_with_check_e001(tmp_path):
-    env = {**os.environ, "ASSAY_DATA_DIR": str(tmp_path), "ASSAY_OVERSIGHT_MIN_CELL": "0"}
+    env = _env(tmp_path, ASSAY_OVERSIGHT_MIN_CELL="0")
 
     done = subprocess.run([sys.executable, "-m", "assay", "oversight-report"], capture_output=True, text=True, env=env)
 
