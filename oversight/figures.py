@@ -331,7 +331,7 @@ def csv_rows(fig: Figure) -> list[tuple[str, ...]]:
     table = fig.value
     lines: list[tuple[str, ...]] = []
     for row in table.rows:
-        name = " / ".join(format_cell(row[i]) for i in range(table.label_columns))
+        name = _csv_text(" / ".join(format_cell(row[i]) for i in range(table.label_columns)))
         lines.extend(
             (*head, name, table.columns[i], _csv_value(row[i]), _csv_reason(row[i])) for i in _value_columns(table)
         )
@@ -339,7 +339,16 @@ def csv_rows(fig: Figure) -> list[tuple[str, ...]]:
 
 
 def _csv_value(cell: Cell) -> str:
-    return "" if cell is None else str(cell)
+    if cell is None:
+        return ""
+    if isinstance(cell, int | float):
+        return str(cell)
+    return _csv_text(str(cell))
+
+
+def _csv_text(text: str) -> str:
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted with a leading apostrophe."""
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
 def _csv_reason(cell: Cell) -> str:

@@ -136,8 +136,10 @@ class Report:
 
     @property
     def period(self) -> str:
-        start = f"{self.period_from:%Y-%m-%d %H:%M} UTC" if self.period_from else "the first record"
-        return f"everything recorded from {start} to {self.generated_at:%Y-%m-%d %H:%M} UTC"
+        end = f"{self.generated_at:%Y-%m-%d %H:%M} UTC"
+        if self.period_from is None:
+            return f"everything recorded up to {end}"
+        return f"everything recorded from {self.period_from:%Y-%m-%d %H:%M} UTC to {end}"
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from oversight import figures
-from oversight.roles import request_roles, sees_dashboard
+from oversight.roles import CASE_ROLES, request_roles, sees_dashboard
 
 register = template.Library()
 
@@ -21,6 +21,12 @@ def oversight_nav(context: Any) -> dict[str, Any]:
     shown = request is not None and sees_dashboard(request_roles(request))
     current = shown and getattr(request.resolver_match, "url_name", "") == "oversight-dashboard"
     return {"shown": shown, "current": current}
+
+
+@register.filter
+def works_cases(request: Any) -> bool:
+    """Whether the signed-in user's role works the case queue (oversight's does not: it sees aggregates)."""
+    return bool(request_roles(request) & CASE_ROLES)
 
 
 @register.simple_tag

@@ -87,6 +87,8 @@ def test_csv_rows_have_one_line_per_value_named_by_its_row_labels():
         ("linkage", "register.ids", "A thing", "handle / x", "Identifiers", "withheld", "complement"),
         ("linkage", "register.ids", "A thing", "email / any", "Identifiers", "fewer than 5", "small"),
     ]
+    formula = figures.evaluate(_spec(value=Table(("Clause", "Hits"), (("=HYPERLINK(1)", 9),))), 5)
+    assert figures.csv_rows(formula)[0][3] == "'=HYPERLINK(1)"  # a spreadsheet shows it, never runs it
     scalar = figures.evaluate(_spec(value=12.25, unit="%"), 5)
     assert figures.csv_rows(scalar) == [("review", "test.thing", "A thing", "", "", "12.25", "")]
 

@@ -31,7 +31,7 @@ def test_it_prints_every_section_with_the_period_and_when_it_was_generated(capsy
     call_command("oversight_report")
 
     out = capsys.readouterr().out
-    assert "assay oversight report, generated " in out and "Period: everything recorded from" in out
+    assert "assay oversight report, generated " in out and "Period: everything recorded up to" in out
     for title in ["Collection", "Rules", "Linkage", "Review", "Audit"]:
         assert title in out
     assert "Linkage policy in force: declared" in out

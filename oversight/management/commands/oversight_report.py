@@ -59,19 +59,22 @@ def _print_report(report: Report, stream: IO[str], *, terminal: bool) -> None:
 
 
 def _print_figure(console: Console, fig: figures.Figure) -> None:
+    console.print()
     if not isinstance(fig.value, figures.Table):
         console.print(f"[bold]{fig.label}[/bold]: {figures.format_cell(fig.value, fig.unit)}")
-        console.print(f"  [dim]{fig.help}[/dim]")
+        console.print(f"[dim]{fig.help}[/dim]")
         return
-    table = RichTable(title=fig.label, caption=fig.help, title_justify="left", caption_justify="left")
+    console.print(f"[bold]{fig.label}[/bold]")
+    console.print(f"[dim]{fig.help}[/dim]")
+    if not fig.value.rows:
+        console.print("nothing recorded yet")
+        return
+    table = RichTable()
     for i, column in enumerate(fig.value.columns):
         table.add_column(column, justify="left" if i < fig.value.label_columns else "right")
     for row in fig.value.rows:
-        table.add_row(
-            *(figures.format_cell(c, fig.unit if i >= fig.value.label_columns else "") for i, c in enumerate(row))
-        )
-    if not fig.value.rows:
-        table.add_row("nothing recorded yet", *[""] * (len(fig.value.columns) - 1))
+        cells = (figures.format_cell(c, fig.unit if i >= fig.value.label_columns else "") for i, c in enumerate(row))
+        table.add_row(*cells)
     console.print(table)
     for note in fig.notes:
-        console.print(f"  [dim]{note}[/dim]")
+        console.print(f"[dim]{note}[/dim]")
