@@ -113,7 +113,8 @@ def accounts() -> Value:
     "evidence.quarantined",
     section="collection",
     label="Records quarantined",
-    help="Malformed records set aside with their reason and position instead of being imported or dropped.",
+    help="Malformed records (from collections and register imports) set aside with their reason and position "
+    "instead of being imported or dropped.",
     order=50,
 )
 def quarantined() -> Value:

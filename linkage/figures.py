@@ -21,15 +21,21 @@ _POLICIES = {
     "linkage.policy",
     section="linkage",
     label="Linkage policy in force",
-    help="How accounts are tied to members (ASSAY_LINKAGE_POLICY). Probabilistic matching is switched on only "
-    "where the organisation's data protection impact assessment allows it.",
+    help="How accounts are tied to members (ASSAY_LINKAGE_POLICY), and the policy the last linkage run used if it "
+    "differs. Probabilistic matching is switched on only where the organisation's data protection impact "
+    "assessment allows it.",
     order=1,
     prominent=True,
 )
 def policy() -> Value:
     name = settings.LINKAGE_POLICY
     text = _POLICIES.get(name, f"{name}: not a known policy (linking refuses to run)")
-    return text.format(threshold=settings.LINKAGE_THRESHOLD)
+    text = text.format(threshold=settings.LINKAGE_THRESHOLD)
+    last = LinkageRun.objects.order_by("-started_at", "-pk").values_list("policy", "started_at").first()
+    if last is not None and last[0] != name:
+        # A run can be given another policy than the setting (the demo, a changed setting): say so, never hide it.
+        text += f"; but the last linkage run, on {last[1]:%Y-%m-%d}, used the {last[0]} policy"
+    return text
 
 
 @figure(

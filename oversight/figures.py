@@ -115,6 +115,18 @@ class Figure:
     def section_title(self) -> str:
         return SECTIONS[self.section]
 
+    @property
+    def numeric_columns(self) -> frozenset[int]:
+        """The value columns holding numbers (shown right-aligned); empty for a scalar."""
+        if not isinstance(self.value, Table):
+            return frozenset()
+        table = self.value
+        return frozenset(
+            i
+            for i in _value_columns(table)
+            if any(isinstance(r[i], int | float | Suppressed) and not isinstance(r[i], bool) for r in table.rows)
+        )
+
 
 _REGISTRY: dict[str, Spec] = {}
 

@@ -66,3 +66,13 @@ def test_the_model_in_force_and_the_runs_by_model_version(linked):
 def test_with_nothing_linked_yet():
     assert _value("linkage.model") == "none trained (declared links only)"
     assert _value("linkage.proposals_reviewed") is None
+
+
+def test_a_last_run_under_another_policy_than_the_setting_is_said_beside_it(linked):
+    # the fixture's newest run is the probabilistic one; the setting says declared
+    LinkageRun.objects.filter(policy="declared").update(started_at=AT.replace(day=1))
+
+    text = _value("linkage.policy")
+
+    assert text.startswith("declared: ")
+    assert text.endswith("; but the last linkage run, on 2026-11-03, used the probabilistic policy")

@@ -71,7 +71,7 @@ def _print_figure(console: Console, fig: figures.Figure) -> None:
         return
     table = RichTable()
     for i, column in enumerate(fig.value.columns):
-        table.add_column(column, justify="left" if i < fig.value.label_columns else "right")
+        table.add_column(column, justify="right" if i in fig.numeric_columns else "left")
     for row in fig.value.rows:
         cells = (figures.format_cell(c, fig.unit if i >= fig.value.label_columns else "") for i, c in enumerate(row))
         table.add_row(*cells)
