@@ -18,6 +18,12 @@ from review.workflow import ADVERSE, OUTCOME_LABELS, Outcome, State
 
 _IN_EFFECT = Q(outcome__in=[o.value for o in Outcome if o not in ADVERSE]) | Q(signed_off_at__isnull=False)
 _ADVERSE = [o.value for o in ADVERSE]
+_STATE_LABELS = {
+    State.OPEN: "open",
+    State.ASSIGNED: "assigned",
+    State.AWAITING_SIGNOFF: "awaiting sign-off",
+    State.CLOSED: "closed",
+}
 
 
 @figure(
@@ -56,7 +62,7 @@ def cases_by_month() -> Value:
 )
 def cases_by_state() -> Value:
     found = dict(Case.objects.order_by().values_list("state").annotate(n=Count("pk")))
-    return Table(("State", "Cases"), tuple((s.value.replace("_", " "), found.get(s.value, 0)) for s in State))
+    return Table(("State", "Cases"), tuple((_STATE_LABELS[s], found.get(s.value, 0)) for s in State))
 
 
 @figure(

@@ -59,7 +59,7 @@ def test_cases_by_state_and_overdue(decided):
     assert _value("review.cases_by_state").rows == (
         ("open", 1),
         ("assigned", 1),
-        ("awaiting signoff", 1),
+        ("awaiting sign-off", 1),
         ("closed", 2),
     )
     assert _value("review.overdue") == 2
