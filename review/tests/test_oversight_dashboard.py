@@ -127,3 +127,18 @@ def test_an_oversight_user_lands_on_the_dashboard_sees_the_figures_and_cannot_op
 
     response = page.goto(f"{live_server.url}{reverse('review-case', args=[case.pk])}")
     assert response is not None and response.status == 403
+
+
+@pytest.mark.django_db
+def test_oversight_follows_a_rule_set_version_from_the_dashboard_and_reads_it_in_full(
+    client: Client, world: World, cast: dict[str, Any]
+) -> None:
+    client.force_login(cast["otto"])
+    page = client.get(reverse("oversight-dashboard")).text
+    version = reverse("criteria-ruleset", args=[world.ruleset.pk])
+    assert f'<a href="{version}">v3</a>' in page
+
+    ruleset_page = client.get(version)
+
+    assert ruleset_page.status_code == 200
+    assert "Rulebook 4.2(a): abuse" in ruleset_page.text and "&quot;idiots&quot;" in ruleset_page.text
