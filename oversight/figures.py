@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeGuard
 
 SECTIONS: dict[str, str] = {
     "collection": "Collection",
@@ -195,7 +195,7 @@ def _value_columns(table: Table) -> list[int]:
     return list(range(table.label_columns, len(table.columns)))
 
 
-def _is_count(cell: Cell) -> bool:
+def _is_count(cell: Cell) -> TypeGuard[int]:
     return isinstance(cell, int) and not isinstance(cell, bool)
 
 
@@ -203,12 +203,12 @@ def suppress_column(values: Sequence[Cell], min_cell: int) -> list[Cell]:
     """One column of counts, small cells suppressed and, where one small cell could be worked out
     from the total, the smallest other non-zero cell withheld too (or, with none, the zeros)."""
     out = list(values)
-    small = [i for i, v in enumerate(out) if _is_count(v) and 0 < int(v) < min_cell]  # type: ignore[arg-type]
+    small = [i for i, v in enumerate(out) if _is_count(v) and 0 < v < min_cell]
     for i in small:
         out[i] = Suppressed(SMALL, min_cell)
     if len(small) != 1:
         return out  # none hidden, or two or more: no one of them follows from the total
-    others = [i for i, v in enumerate(out) if _is_count(v) and int(v) > 0]  # type: ignore[arg-type]
+    others = [i for i, v in enumerate(out) if _is_count(v) and v > 0]
     if others:
         smallest = min(others, key=lambda i: (out[i], i))
         out[smallest] = Suppressed(COMPLEMENT, min_cell)
