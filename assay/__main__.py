@@ -38,6 +38,7 @@ COMMANDS: dict[str, _Sub] = {
     "notices": _Sub("review", "notices"),
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
+    "oversight-report": _Sub("oversight", "oversight_report"),
 }
 
 _INTRO = """\

@@ -90,6 +90,8 @@ MATCHER_ENGINE = env_str("ASSAY_MATCHER_ENGINE", "auto")
 RULE_WORKERS = env_int("ASSAY_RULE_WORKERS", 0)
 # Days a case has before it is overdue, by severity (1 = most severe).
 CASE_DEADLINE_DAYS = {1: 3, 2: 7, 3: 14}
+# Oversight figures: a count of people below this shows as "fewer than N" (check oversight.E001: at least 1).
+OVERSIGHT_MIN_CELL = env_int("ASSAY_OVERSIGHT_MIN_CELL", 5)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -144,7 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ROOT_URLCONF = "assay.urls"
 WSGI_APPLICATION = "assay.wsgi.application"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "review-queue"
+LOGIN_REDIRECT_URL = "home"  # oversight.views.land: each role's own start page
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [

@@ -2,16 +2,17 @@
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from oversight.views import land
 from review.notice_views import member_notice
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="review-queue", permanent=False)),
+    path("", land, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("review.urls")),
     path("rules/", include("criteria.urls")),
     path("evidence/", include("evidence.urls")),
     path("notice/<str:token>/", member_notice, name="notice-member"),  # a member's notice: no login, the token
+    path("oversight/", include("oversight.urls")),
 ]

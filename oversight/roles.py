@@ -43,3 +43,20 @@ def request_roles(request: Any) -> set[Role]:
         cached = roles_of(request.user)
         request._assay_roles = cached
     return cached
+
+
+# Who opens the oversight dashboard: the oversight body, and the staff whose work it counts.
+DASHBOARD_ROLES = frozenset({Role.OVERSIGHT, Role.OPERATOR, Role.LEAD})
+# Roles whose work is the case queue.
+CASE_ROLES = frozenset({Role.OPERATOR, Role.LEAD, Role.REVIEWER})
+
+
+def sees_dashboard(roles: set[Role]) -> bool:
+    return bool(roles & DASHBOARD_ROLES)
+
+
+def landing(roles: set[Role]) -> str:
+    """The URL name where a user with ``roles`` starts: the queue if they work cases, else the dashboard."""
+    if roles & CASE_ROLES or not roles & DASHBOARD_ROLES:
+        return "review-queue"
+    return "oversight-dashboard"

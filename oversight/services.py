@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from oversight import chain
+from oversight import figures as registry
 from oversight.models import AuditEvent, ChainHead
 
 
@@ -108,3 +112,126 @@ def set_password(username: str, password: str, *, actor: Any = None) -> Any:
         user.save(update_fields=["password"])
         record("user.password_reset", actor=actor, obj=user, username=username)
     return user
+
+
+# ---------------------------------------------------------------------------------------------
+# the oversight dashboard: every app's figures, computed on request, each viewing audited
+
+DASHBOARD_VIEWED = "oversight.dashboard_viewed"
+REPORT_GENERATED = "oversight.report_generated"
+CHAIN_VERIFIED = "oversight.chain_verified"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every registered figure as at ``generated_at``; the period runs from the first audited event."""
+
+    generated_at: datetime
+    period_from: datetime | None
+    min_cell: int
+    figures: list[registry.Figure]
+
+    def sections(self) -> list[tuple[str, str, list[registry.Figure]]]:
+        return registry.by_section(self.figures)
+
+    @property
+    def period(self) -> str:
+        end = f"{self.generated_at:%Y-%m-%d %H:%M} UTC"
+        if self.period_from is None:
+            return f"everything recorded up to {end}"
+        return f"everything recorded from {self.period_from:%Y-%m-%d %H:%M} UTC to {end}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "period": {"from": self.period_from.isoformat() if self.period_from else None,
+                       "to": self.generated_at.isoformat()},
+            "min_cell": self.min_cell,
+            "figures": [registry.as_json(f) for f in self.figures],
+        }  # fmt: skip
+
+    def csv_rows(self) -> list[tuple[str, ...]]:
+        head = [
+            ("report", "generated_at", "Generated at", "", "", self.generated_at.isoformat(), ""),
+            (
+                "report",
+                "period_from",
+                "Period from",
+                "",
+                "",
+                self.period_from.isoformat() if self.period_from else "",
+                "",
+            ),
+            ("report", "min_cell", "Smallest count shown", "", "", str(self.min_cell), ""),
+        ]
+        return [registry.CSV_HEADER, *head, *(line for f in self.figures for line in registry.csv_rows(f))]
+
+
+def min_cell() -> int:
+    """The smallest count of people shown (ASSAY_OVERSIGHT_MIN_CELL; check oversight.E001 keeps it >= 1)."""
+    return int(getattr(settings, "OVERSIGHT_MIN_CELL", 5))
+
+
+def build_report() -> Report:
+    """Compute every figure now (no audit: callers say who looked, and how)."""
+    first = AuditEvent.objects.order_by("seq").values_list("at", flat=True).first()
+    cell = min_cell()
+    return Report(timezone.now(), first, cell, registry.compute(cell))
+
+
+def view_report(viewer: Any, *, form: str) -> Report:
+    """The report as ``viewer`` sees it on the dashboard (form: html, json or csv); audited."""
+    report = build_report()
+    record(DASHBOARD_VIEWED, actor=viewer, form=form, figures=len(report.figures))
+    return report
+
+
+def report_for_command(*, form: str, out: str = "") -> Report:
+    """The report for `assay oversight-report` (form: text or json; out: the file written, if any); audited."""
+    report = build_report()
+    record(REPORT_GENERATED, form=form, out=out, figures=len(report.figures))
+    return report
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    at: datetime
+    actor: str
+    events: int
+    broken_at: int | None
+    reason: str
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+    def __str__(self) -> str:
+        if self.intact:
+            return f"intact: {self.events:,} events verified"
+        return f"BROKEN at event {self.broken_at}: {self.reason} ({self.events:,} events checked)"
+
+
+def verify_and_record(actor: Any = None, *, via: str) -> ChainCheck:
+    """Verify the whole chain, then append the result to it (via: dashboard or command)."""
+    total, broken = verify_chain()
+    event = record(
+        CHAIN_VERIFIED,
+        actor=actor,
+        via=via,
+        events=total,
+        intact=broken is None,
+        broken_at=broken.seq if broken else None,
+        reason=broken.reason if broken else "",
+    )
+    return _check_from(event)
+
+
+def _check_from(event: AuditEvent) -> ChainCheck:
+    data = event.data
+    return ChainCheck(event.at, event.actor, int(data.get("events", 0)), data.get("broken_at"), data.get("reason", ""))
+
+
+def last_chain_check() -> ChainCheck | None:
+    """The most recent recorded verification of the chain, or None if it was never verified."""
+    event = AuditEvent.objects.filter(action=CHAIN_VERIFIED).order_by("-seq").first()
+    return _check_from(event) if event is not None else None

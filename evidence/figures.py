@@ -1,0 +1,140 @@
+"""Collection figures for oversight: sources, runs, what was collected, quarantined and deleted.
+
+Registered with :mod:`oversight.figures` (discovered at start-up). Counts only: no posts, no queries.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from evidence.models import Account, CollectionRun, Platform, Post, Quarantine, Source
+from evidence.registry import RECHECK_SPECS
+from oversight.figures import Table, Value, figure
+
+_PLATFORMS = dict(Platform.choices)
+
+
+def _platform(value: str) -> str:
+    return str(_PLATFORMS.get(value, value))
+
+
+@figure(
+    "evidence.sources",
+    section="collection",
+    label="Sources by platform",
+    help="The places posts are collected from (a platform search, page or account list, or a kind of file import).",
+    order=10,
+)
+def sources() -> Value:
+    rows = (
+        Source.objects.values("platform")
+        .annotate(n=Count("pk"), enabled=Count("pk", filter=Q(enabled=True)))
+        .order_by("platform")
+    )
+    return Table(
+        ("Platform", "Sources", "Enabled"), tuple((_platform(r["platform"]), r["n"], r["enabled"]) for r in rows)
+    )
+
+
+@figure(
+    "evidence.runs_by_month",
+    section="collection",
+    label="Collection runs by month",
+    help="Each time a source was collected or rechecked for deletions, and what the runs brought in: "
+    "posts imported, records quarantined as malformed, and posts the platform reported deleted.",
+    order=20,
+)
+def runs_by_month() -> Value:
+    recheck = Q(connector__in=list(RECHECK_SPECS))
+    rows = (
+        CollectionRun.objects.annotate(month=TruncMonth("started_at"))
+        .values("month")
+        .annotate(
+            collections=Count("pk", filter=~recheck),
+            rechecks=Count("pk", filter=recheck),
+            failed=Count("pk", filter=Q(status__in=[CollectionRun.Status.STOPPED, CollectionRun.Status.FAILED])),
+            imported=Sum("imported"),
+            quarantined=Sum("quarantined"),
+            deleted=Sum("deleted"),
+        )
+        .order_by("month")
+    )
+    return Table(
+        ("Month", "Collections", "Rechecks", "Stopped or failed", "Posts imported", "Quarantined", "Deletions found"),
+        tuple(
+            (
+                f"{r['month']:%Y-%m}",
+                r["collections"],
+                r["rechecks"],
+                r["failed"],
+                r["imported"] or 0,
+                r["quarantined"] or 0,
+                r["deleted"] or 0,
+            )
+            for r in rows
+        ),
+    )
+
+
+@figure(
+    "evidence.posts",
+    section="collection",
+    label="Posts collected, by platform",
+    help="Public posts, replies and comments kept as evidence, and how many of them the platform has since "
+    "reported deleted (kept marked, never silently removed).",
+    order=30,
+)
+def posts() -> Value:
+    rows = (
+        Post.objects.values("platform")
+        .annotate(n=Count("pk"), deleted=Count("pk", filter=Q(deleted_at__isnull=False)))
+        .order_by("platform")
+    )
+    return Table(
+        ("Platform", "Posts", "Reported deleted"), tuple((_platform(r["platform"]), r["n"], r["deleted"]) for r in rows)
+    )
+
+
+@figure(
+    "evidence.accounts",
+    section="collection",
+    label="Accounts seen, by platform",
+    help="Distinct platform accounts whose public posts were collected (people: small counts are not shown).",
+    order=40,
+    people=True,
+)
+def accounts() -> Value:
+    rows = Account.objects.values("platform").annotate(n=Count("pk")).order_by("platform")
+    return Table(("Platform", "Accounts"), tuple((_platform(r["platform"]), r["n"]) for r in rows))
+
+
+@figure(
+    "evidence.quarantined",
+    section="collection",
+    label="Records quarantined",
+    help="Malformed records (from collections and register imports) set aside with their reason and position "
+    "instead of being imported or dropped.",
+    order=50,
+)
+def quarantined() -> Value:
+    return Quarantine.objects.count()
+
+
+@figure(
+    "evidence.deletions_by_month",
+    section="collection",
+    label="Deletions by month",
+    help="Posts the platforms reported deleted, by the month the deletion was seen; their text is purged after "
+    "the retention window, the record that they existed is kept.",
+    order=60,
+)
+def deletions_by_month() -> Value:
+    rows = (
+        Post.objects.filter(deleted_at__isnull=False)
+        .annotate(month=TruncMonth("deleted_at"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by("month")
+    )
+    return Table(("Month", "Posts reported deleted"), tuple((f"{r['month']:%Y-%m}", r["n"]) for r in rows))

@@ -1,0 +1,78 @@
+"""oversight's own figures: the audit chain's size, what was recorded, and when it was last verified.
+
+(Other apps register theirs from ``<app>/figures.py``; these live here because ``oversight.figures``
+is the registry itself.)
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncMonth
+
+from oversight.figures import Table, Value, figure
+from oversight.models import AuditEvent, ChainHead
+from oversight.services import last_chain_check
+
+VIEWS_OF_PERSONAL_DATA = ("case.viewed", "evidence.run_viewed")
+
+
+@figure(
+    "audit.events",
+    section="audit",
+    label="Events in the audit chain",
+    help="Every access to personal data and every change, each chained by hash to the one before.",
+    order=10,
+)
+def events() -> Value:
+    head = ChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first()
+    return int(head or 0)
+
+
+@figure(
+    "audit.last_verified",
+    section="audit",
+    label="Last verification of the chain",
+    help="When someone last recomputed every event's hash (here or with `assay audit verify`), and what they found.",
+    order=20,
+    prominent=True,
+)
+def last_verified() -> Value:
+    check = last_chain_check()
+    if check is None:
+        return "never verified"
+    return f"{check} on {check.at:%Y-%m-%d %H:%M} UTC by {check.actor}"
+
+
+@figure(
+    "audit.by_month",
+    section="audit",
+    label="Events by month",
+    help="Events recorded each month, and how many of them were someone viewing a case or a run's quarantined records.",
+    order=30,
+)
+def by_month() -> Value:
+    rows = (
+        AuditEvent.objects.annotate(month=TruncMonth("at"))
+        .values("month")
+        .annotate(n=Count("pk"), views=Count("pk", filter=Q(action__in=VIEWS_OF_PERSONAL_DATA)))
+        .order_by("month")
+    )
+    return Table(
+        ("Month", "Events", "Views of personal data"),
+        tuple((f"{r['month']:%Y-%m}", r["n"], r["views"]) for r in rows),
+    )
+
+
+@figure(
+    "audit.by_action",
+    section="audit",
+    label="Events by kind",
+    help="What was recorded: each kind of access or change, how often, and when it last happened.",
+    order=40,
+)
+def by_action() -> Value:
+    rows = AuditEvent.objects.values("action").annotate(n=Count("pk"), last=Max("at")).order_by("action")
+    return Table(
+        ("Kind of event", "Events", "Last"),
+        tuple((r["action"], r["n"], f"{r['last']:%Y-%m-%d %H:%M}") for r in rows),
+    )
