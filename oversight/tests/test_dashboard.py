@@ -169,12 +169,12 @@ def test_the_nav_shows_oversight_only_to_roles_that_see_it(client, cast):
         assert (name, link in page) == (name, shown)
 
 
-def test_the_queue_is_not_offered_to_oversight_whose_role_sees_no_cases(client, cast):
-    queue = f'<a href="{reverse("review-queue")}"'
+def test_case_pages_are_not_offered_to_oversight_whose_role_sees_no_cases(client, cast):
+    links = [f'<a href="{reverse(name)}"' for name in ("review-queue", "review-notices", "review-appeals")]
     for name, shown in [("otto", False), ("rita", True), ("olivia", True), ("lena", True)]:
         client.force_login(cast[name])
         page = client.get(reverse("criteria-rulesets") if name != "rita" else reverse("review-queue")).text
-        assert (name, queue in page) == (name, shown)
+        assert (name, [link in page for link in links]) == (name, [shown] * 3)
 
 
 def test_the_dashboard_links_to_the_rule_sets_oversight_may_read(client, cast):
