@@ -37,6 +37,9 @@ COMMANDS: dict[str, _Sub] = {
     "serve": _Sub("review", "serve"),
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
+    "retention": _Sub("oversight", "retention"),
+    "subject-access": _Sub("register", "subject_access"),
+    "erase": _Sub("register", "erase"),
 }
 
 _INTRO = """\
