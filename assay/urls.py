@@ -11,4 +11,5 @@ urlpatterns = [
     path("review/", include("review.urls")),
     path("rules/", include("criteria.urls")),
     path("evidence/", include("evidence.urls")),
+    path("register/", include("register.urls")),
 ]

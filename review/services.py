@@ -216,7 +216,7 @@ def triage(*, actor: Any = None) -> TriageSummary:
             cases_updated=summary.cases_updated,
             hits_added=summary.hits_added,
             hits_without_author=summary.hits_without_author,
-            hits_restricted=summary.hits_restricted,
+            **({"hits_restricted": summary.hits_restricted} if summary.hits_restricted else {}),
         )
     return summary
 
