@@ -49,7 +49,7 @@ def _days(name: str) -> timedelta:
     return timedelta(days=int(getattr(settings, name)))
 
 
-def _adverse_case_ids() -> QuerySet[Decision]:
+def _adverse_case_ids() -> QuerySet[Any, Any]:
     adverse = [o.value for o in ADVERSE]
     return Decision.objects.filter(outcome__in=adverse, signed_off_at__isnull=False).values("case_id")
 
@@ -105,6 +105,8 @@ def member_holds(scope: Scope, now: datetime) -> list[Hold]:
     ]
     adverse_days, appeal_days = _days("RETENTION_ADVERSE_CASE_DAYS"), _days("RETENTION_APPEAL_WINDOW_DAYS")
     for pk, closed_at in _cases_of(scope).filter(pk__in=_closed_adverse()).values_list("pk", "closed_at"):
+        if closed_at is None:  # a closed case always has closed_at; nothing to hold by otherwise
+            continue
         if closed_at + appeal_days > now:
             holds.append(Hold(f"case #{pk}: adverse outcome within its appeal window", closed_at + appeal_days))
         if closed_at + adverse_days > now:

@@ -209,15 +209,15 @@ def triage(*, actor: Any = None) -> TriageSummary:
         links = [through(case_id=case_of[key], hit_id=h) for key, s in subjects.items() for h in s.hit_ids]
         through.objects.bulk_create(links, batch_size=_CHUNK)
         summary = TriageSummary(len(new_cases), len(existing), len(links), without_author, held_back)
-        record(
-            "triage.run",
-            actor=actor,
-            cases_opened=summary.cases_opened,
-            cases_updated=summary.cases_updated,
-            hits_added=summary.hits_added,
-            hits_without_author=summary.hits_without_author,
-            **({"hits_restricted": summary.hits_restricted} if summary.hits_restricted else {}),
-        )
+        counts: dict[str, Any] = {
+            "cases_opened": summary.cases_opened,
+            "cases_updated": summary.cases_updated,
+            "hits_added": summary.hits_added,
+            "hits_without_author": summary.hits_without_author,
+        }
+        if summary.hits_restricted:
+            counts["hits_restricted"] = summary.hits_restricted
+        record("triage.run", actor=actor, **counts)
     return summary
 
 

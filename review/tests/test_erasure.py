@@ -162,7 +162,7 @@ def test_a_later_register_import_does_not_add_an_erased_member_back_unless_readm
 @pytest.mark.django_db
 def test_a_restricted_member_is_never_newly_linked_or_put_in_a_case(hits: World, cast: dict[str, Any]) -> None:
     triage()
-    alice, bob = hits.members["alice"], hits.members["bob"]
+    alice = hits.members["alice"]
     output = _erase("M-0001", "--reason", REQUEST, "--restrict", "--apply")
     _erase("M-0002", "--reason", REQUEST, "--restrict", "--apply")
     assert "restricted: no new links or cases; holds: case #" in output
