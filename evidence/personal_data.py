@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.models import Account, AccountObservation, Exchange, Post, Quarantine
@@ -53,8 +53,18 @@ def _purge_exchanges(rows: QuerySet[Exchange]) -> int:
 
 
 def _erase_accounts(accounts: QuerySet[Account]) -> int:
-    """Accounts stay (posts and cases point at them) with their profile blanked."""
-    return accounts.update(**dict.fromkeys(_ACCOUNT_PROFILE, ""))
+    """Accounts stay (posts and cases point at them) with their profile blanked and past handles gone."""
+    ids = list(accounts.values_list("pk", flat=True))
+    AccountObservation.objects.filter(account_id__in=ids).delete()
+    return Account.objects.filter(pk__in=ids).update(**dict.fromkeys(_ACCOUNT_PROFILE, ""))
+
+
+def _idle_accounts(cutoff: datetime) -> QuerySet[Account]:
+    """Accounts last seen before ``cutoff`` with no unpurged post and a profile (or past handles) still held."""
+    live = Post.objects.filter(account=OuterRef("pk"), purged_at__isnull=True)
+    observed = AccountObservation.objects.filter(account=OuterRef("pk"))
+    blank = Q(**dict.fromkeys(_ACCOUNT_PROFILE, ""))
+    return Account.objects.filter(last_seen__lt=cutoff).exclude(Exists(live)).exclude(blank & ~Exists(observed))
 
 
 def _export_accounts(accounts: QuerySet[Account]) -> list[dict[str, Any]]:
@@ -144,6 +154,16 @@ register_retention(
         candidates=_spent_exchanges,
         apply=_purge_exchanges,
         order=30,
+    )
+)
+register_retention(
+    RetentionRule(
+        key="evidence.idle_accounts",
+        label="profiles of accounts with no posts left, linked to no member",
+        setting="RETENTION_UNMATCHED_POST_DAYS",
+        candidates=_idle_accounts,
+        apply=_erase_accounts,
+        order=35,
     )
 )
 register_retention(

@@ -6,12 +6,20 @@ confirmed or proposed link. For erasure, only accounts linked to nobody else are
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
+from evidence.models import Account
 from linkage.models import Link
-from oversight.privacy import Category, register_accounts_of, register_category, staff_as_roles
+from oversight.privacy import (
+    Category,
+    register_accounts_of,
+    register_category,
+    register_held_rows,
+    staff_as_roles,
+)
 
 _HELD = (Link.Status.CONFIRMED, Link.Status.PROPOSED)
 
@@ -45,7 +53,29 @@ def _export_links(links: QuerySet[Link]) -> list[dict[str, Any]]:
     ]
 
 
+def _erase_links(links: QuerySet[Link]) -> int:
+    """Delete the member's links (rejected pairs too), and take them out of other proposals' runners-up."""
+    member_ids = set(links.values_list("member_id", flat=True))
+    deleted = int(links.delete()[1].get(Link._meta.label, 0))
+    changed: list[Link] = []
+    proposals = Link.objects.filter(method=Link.Method.PROBABILISTIC).only("pk", "explanation")
+    for link in proposals.iterator(chunk_size=2000):
+        others = link.explanation.get("others") or []
+        kept = [o for o in others if o.get("member_id") not in member_ids]
+        if len(kept) != len(others):
+            erased = int(link.explanation.get("others_erased", 0)) + len(others) - len(kept)
+            link.explanation = {**link.explanation, "others": kept, "others_erased": erased}
+            changed.append(link)
+    Link.objects.bulk_update(changed, ["explanation"], batch_size=1000)
+    return deleted
+
+
+def _linked_accounts(now: datetime) -> QuerySet[Account]:
+    return Account.objects.filter(links__status__in=_HELD)
+
+
 register_accounts_of(accounts_of)
+register_held_rows(Account, _linked_accounts)
 register_category(
     Category(
         key="linkage.link",
@@ -53,6 +83,7 @@ register_category(
         retention="kept while the member is in the register; deleted on erasure",
         rows=lambda scope: Link.objects.filter(member_id=scope.member_id),
         export=_export_links,
+        erase=_erase_links,
         erase_order=30,
     )
 )

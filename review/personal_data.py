@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from criteria.models import Hit
-from evidence.models import Post
+from evidence.models import Account, Post
 from evidence.personal_data import purge_posts
 from oversight.privacy import (
     Category,
@@ -158,6 +158,7 @@ def _export_decisions(decisions: QuerySet[Decision]) -> list[dict[str, Any]]:
 register_member_hold(member_holds)
 register_held_rows(Post, lambda now: Post.objects.filter(hits__cases__in=_live_cases(now)))
 register_held_rows(Case, _in_appeal_window)
+register_held_rows(Account, lambda now: Account.objects.filter(cases__in=_live_cases(now)))
 register_category(
     Category(
         key="review.case",

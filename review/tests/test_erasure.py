@@ -131,6 +131,18 @@ def test_erasure_removes_the_members_data_across_every_app(carol: Member) -> Non
 
 
 @pytest.mark.django_db
+def test_the_member_leaves_other_proposals_runners_up(carol: Member, hits: World) -> None:
+    bob_link = hits.links["bob"]
+    bob_link.explanation["others"] = [{"member_id": carol.pk, "probability": 0.4, "match_weight": 2.0}]
+    bob_link.save(update_fields=["explanation"])
+
+    _erase("M-0003", "--reason", REQUEST, "--apply")
+
+    bob_link.refresh_from_db()
+    assert (bob_link.explanation["others"], bob_link.explanation["others_erased"]) == ([], 1)
+
+
+@pytest.mark.django_db
 def test_an_account_someone_else_is_linked_to_is_left(carol: Member, hits: World) -> None:
     account = Account.objects.get(platform_id="id-carol_c")
     Link.objects.create(account=account, member=hits.members["alice"], method="declared", probability=1.0,

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from criteria.models import Hit
-from evidence.models import Exchange, Post
+from evidence.models import Account, AccountObservation, Exchange, Post
 from oversight.models import AuditEvent
 from oversight.retention import run_retention
 from review.models import Case, Decision
@@ -152,3 +152,40 @@ def test_a_window_of_zero_days_is_a_clear_error(world: World, settings: Any) -> 
 
     with pytest.raises(CommandError, match="ASSAY_RETENTION_QUARANTINE_DAYS=0: a retention window must be at least 1"):
         call_command("retention")
+
+
+@pytest.mark.django_db
+def test_an_idle_accounts_profile_goes_once_its_posts_are_purged_unless_it_is_linked(world: World) -> None:
+    idle, linked = world.account("idle_one"), world.accounts["alice_x"]
+    long_ago = timezone.now() - timedelta(days=100)
+    for account in (idle, linked):
+        AccountObservation.objects.create(account=account, handle=account.handle, observed_at=long_ago)
+        world.post(account, "nothing to see")
+    Account.objects.update(display_name="Some Name", bio="my bio", last_seen=long_ago)
+    Post.objects.update(collected_at=long_ago)
+
+    results = run_retention(apply=True)
+    again = run_retention(apply=True)
+
+    idle.refresh_from_db()
+    assert (idle.handle, idle.display_name, idle.bio, idle.platform_id) == ("", "", "", "id-idle_one")
+    assert not AccountObservation.objects.filter(account=idle).exists()
+    assert Account.objects.get(pk=linked.pk).handle == "alice_x"  # linked to alice: held
+    assert _result(results, "evidence.idle_accounts").held >= 1
+    assert _result(again, "evidence.idle_accounts").due == 0
+
+
+@pytest.mark.django_db
+def test_audit_events_hold_ids_and_counts_not_posts_or_register_details(
+    hits: World, cast: dict[str, Any], tmp_path: Any
+) -> None:
+    """Retention keeps the audit log whole; this checks the claim that it holds no content to purge."""
+    triage()
+    close_case(hits.members["alice"], cast, "warning")
+    call_command("subject_access", "M-0002", "--out", str(tmp_path / "bob.zip"))
+    run_retention(apply=True, now=timezone.now() + LATER)
+
+    logged = str([(e.object_type, e.object_id, e.data) for e in AuditEvent.objects.all()])
+    texts = Post.objects.exclude(text="").values_list("text", flat=True)
+    for private in ["Archer", "Baker", "Leeds", "York", "alice_x", "bobby", *texts]:
+        assert private not in logged
