@@ -158,6 +158,15 @@ def restrict_member(member: Member, *, reason: str, actor: Any = None) -> Member
     return member
 
 
+def lift_restriction(member: Member, *, reason: str, actor: Any = None) -> Member:
+    """End a restriction: the member may be linked and put in cases again (their held-back hits are triaged)."""
+    with transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(restricted_at=None, restriction_reason="")
+        member.restricted_at, member.restriction_reason = None, ""
+        audit("member.restriction_lifted", actor=actor, obj=member, reason=reason.strip())
+    return member
+
+
 def readmit(numbers: Sequence[str], *, actor: Any = None) -> int:
     """Let erased membership numbers be imported again: a deliberate re-adding, audited."""
     with transaction.atomic():

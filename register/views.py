@@ -24,7 +24,7 @@ from oversight.services import record as audit
 from oversight.subject_access import write_export
 from register.forms import EraseForm, FindMemberForm
 from register.models import Member
-from register.services import MemberNotFound, find_member, restrict_member
+from register.services import MemberNotFound, find_member, lift_restriction, restrict_member
 
 
 def _require_operator(request: HttpRequest) -> None:
@@ -89,9 +89,13 @@ def erase_or_restrict(request: HttpRequest, member_id: int) -> HttpResponse:
     if member.erased_at is not None:
         messages.error(request, f"This member's data was already erased on {member.erased_at:%d %b %Y}.")
         return redirect("register-member", member_id=member.pk)
-    form = EraseForm(request.POST or None)
+    form = EraseForm(request.POST or None, restricted=member.restricted_at is not None)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]
+        if form.cleaned_data["action"] == EraseForm.LIFT:
+            lift_restriction(member, reason=reason, actor=request.user)
+            messages.success(request, "Restriction lifted: new links and cases may be made again.")
+            return redirect("register-member", member_id=member.pk)
         if form.cleaned_data["action"] == EraseForm.RESTRICT:
             restrict_member(member, reason=reason, actor=request.user)
             messages.success(request, "Processing restricted: no new links or cases for this member.")

@@ -106,3 +106,18 @@ def test_restriction_from_the_page(client: Client, dora: Member) -> None:
     assert "Processing restricted" in response.text
     assert "restricted since" in response.text
     assert Member.objects.get(pk=dora.pk).restricted_at is not None
+
+
+@pytest.mark.django_db
+def test_a_restriction_can_be_lifted_from_the_page(client: Client, dora: Member) -> None:
+    client = _as(client, "olivia")
+    url = reverse("register-erase", args=[dora.pk])
+    client.post(url, {"action": "restrict", "reason": REQUEST})
+
+    page = client.get(url)
+    lifted = client.post(url, {"action": "lift", "reason": "SAR-77: member withdrew the objection"}, follow=True)
+
+    assert "Lift the restriction" in page.text and "Restrict processing" not in page.text
+    assert "Restriction lifted" in lifted.text
+    assert Member.objects.get(pk=dora.pk).restricted_at is None
+    assert AuditEvent.objects.filter(action="member.restriction_lifted", object_id=str(dora.pk)).exists()

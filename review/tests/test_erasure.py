@@ -219,3 +219,17 @@ def test_the_case_page_leads_operators_to_the_member(client: Client, hits: World
     assert member_url in login(client, "olivia").get(reverse("review-case", args=[case.pk])).text
     client.logout()
     assert member_url not in login(client, "lena").get(reverse("review-case", args=[case.pk])).text
+
+
+@pytest.mark.django_db
+def test_lifting_a_restriction_lets_the_held_back_hits_into_the_case(hits: World) -> None:
+    triage()
+    _erase("M-0001", "--reason", REQUEST, "--restrict", "--apply")
+    hits.hit_text(hits.accounts["alice_x"], "more idiots", "ABUSE-1")
+    assert triage().hits_restricted == 1
+
+    output = _erase("M-0001", "--reason", REQUEST, "--lift-restriction", "--apply")
+
+    assert "restriction lifted" in output
+    assert triage().hits_added == 1
+    assert case_of(hits.members["alice"]).hits.count() == 3

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oversight.erasure import ErasureError, ErasureRefused, check_reason, erase_member, plan_erasure
-from register.services import MemberNotFound, find_member, restrict_member
+from register.services import MemberNotFound, find_member, lift_restriction, restrict_member
 
 
 class Command(BaseCommand):
@@ -24,7 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("member", metavar="MEMBER_ID", help="the membership number")
         parser.add_argument("--reason", required=True, help="why (a request reference, not a name)")
         parser.add_argument("--apply", action="store_true", help="erase (or restrict) for real")
-        parser.add_argument("--restrict", action="store_true", help="restrict processing instead of erasing")
+        action = parser.add_mutually_exclusive_group()
+        action.add_argument("--restrict", action="store_true", help="restrict processing instead of erasing")
+        action.add_argument("--lift-restriction", action="store_true", help="end a restriction (with --apply)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -34,6 +36,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if member.erased_at is not None:
             raise CommandError(f"member {member.number} was already erased on {member.erased_at:%Y-%m-%d}")
+        if options["lift_restriction"]:
+            self._lift(member, reason, apply=options["apply"])
+            return
         if options["restrict"]:
             self._restrict(member, reason, apply=options["apply"])
             return
@@ -51,6 +56,15 @@ class Command(BaseCommand):
         self.stdout.write(f"member {member.number}: {verb}:")
         for key, n in counts.items():
             self.stdout.write(f"  {key}: {n}")
+
+    def _lift(self, member: Any, reason: str, *, apply: bool) -> None:
+        if member.restricted_at is None:
+            raise CommandError(f"member {member.number} is not restricted")
+        if not apply:
+            self.stdout.write(f"member {member.number}: restriction would be lifted (dry run; --apply to lift)")
+            return
+        lift_restriction(member, reason=reason)
+        self.stdout.write(f"member {member.number}: restriction lifted: new links and cases may be made again")
 
     def _restrict(self, member: Any, reason: str, *, apply: bool) -> None:
         holds = plan_erasure(member.pk).holds
