@@ -14,3 +14,8 @@ class OversightConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("personal_data")
+        from django.core.checks import register
+
+        from oversight.checks import check_retention
+
+        register(check_retention)

@@ -63,7 +63,7 @@ def show_member(request: HttpRequest, member_id: int) -> HttpResponse:
     audit("member.viewed", actor=request.user, obj=member)
     context = {
         "member": member,
-        "held": counts(scope),
+        "held": list(reversed(counts(scope))),  # the register record first, decisions last
         "holds": holds_on(scope_of(member.pk, only_theirs=True), timezone.now()),
     }
     return render(request, "register/member.html", context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from oversight.privacy import categories, registry
@@ -42,3 +44,15 @@ def test_each_retention_rule_names_a_setting_and_cases_expire_before_pages_are_e
     assert {"evidence.unmatched_posts", "evidence.deleted_posts", "evidence.quarantine", "review.adverse_cases"} <= set(
         keys
     )
+
+
+def test_the_system_checks_name_a_bad_retention_window(settings: Any) -> None:
+    from oversight.checks import check_retention
+
+    settings.RETENTION_DELETED_POST_DAYS = 0
+    settings.RETENTION_ADVERSE_CASE_DAYS = 7
+
+    found = {m.id: m.msg for m in check_retention()}
+
+    assert found["oversight.E001"] == "ASSAY_RETENTION_DELETED_POST_DAYS=0: a retention window must be at least 1 day"
+    assert "oversight.W001" in found
