@@ -8,6 +8,7 @@ once every post derived from it is purged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,13 @@ from oversight.privacy import Category, RetentionRule, register_category, regist
 
 _CHUNK = 5000
 _ACCOUNT_PROFILE = ("handle", "display_name", "bio", "location", "url")
+
+
+def _id_chunks(rows: QuerySet[Any]) -> Iterator[list[int]]:
+    """The rows' ids, read once, in lists short enough for any backend's IN (...)."""
+    ids = list(rows.values_list("pk", flat=True))
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
 
 
 def purge_posts(posts: QuerySet[Post]) -> int:
@@ -48,15 +56,23 @@ def _spent_exchanges(cutoff: datetime | None = None) -> QuerySet[Exchange]:
 def _purge_exchanges(rows: QuerySet[Exchange]) -> int:
     """Empty the bodies. Exchange.save refuses changes, so this is a queryset update: the one
     sanctioned change to an exchange, recorded in ``purged_at``; its sha256 stays."""
-    ids = list(rows.values_list("pk", flat=True))
-    return Exchange.objects.filter(pk__in=ids).update(body=b"", headers=[], purged_at=timezone.now())
+    now = timezone.now()
+    return sum(
+        Exchange.objects.filter(pk__in=ids).update(body=b"", headers=[], purged_at=now) for ids in _id_chunks(rows)
+    )
 
 
 def _erase_accounts(accounts: QuerySet[Account]) -> int:
     """Accounts stay (posts and cases point at them) with their profile blanked and past handles gone."""
-    ids = list(accounts.values_list("pk", flat=True))
-    AccountObservation.objects.filter(account_id__in=ids).delete()
-    return Account.objects.filter(pk__in=ids).update(**dict.fromkeys(_ACCOUNT_PROFILE, ""))
+    n = 0
+    for ids in _id_chunks(accounts):
+        AccountObservation.objects.filter(account_id__in=ids).delete()
+        n += Account.objects.filter(pk__in=ids).update(**dict.fromkeys(_ACCOUNT_PROFILE, ""))
+    return n
+
+
+def _delete_quarantined(rows: QuerySet[Quarantine]) -> int:
+    return sum(Quarantine.objects.filter(pk__in=ids).delete()[0] for ids in _id_chunks(rows))
 
 
 def _idle_accounts(cutoff: datetime) -> QuerySet[Account]:
@@ -172,7 +188,7 @@ register_retention(
         label="quarantined records",
         setting="RETENTION_QUARANTINE_DAYS",
         candidates=lambda cutoff: Quarantine.objects.filter(created_at__lt=cutoff),
-        apply=lambda rows: Quarantine.objects.filter(pk__in=list(rows.values_list("pk", flat=True))).delete()[0],
+        apply=_delete_quarantined,
         action="deleted",
         order=40,
     )

@@ -42,7 +42,7 @@ from oversight.privacy import (
 from review.models import Case, Decision
 from review.workflow import ADVERSE, OUTCOME_LABELS, Outcome, State
 
-_CHUNK = 2000
+_CHUNK = 500  # cases per step: their hits and posts stay well under any IN (...) limit
 
 
 def _days(name: str) -> timedelta:
