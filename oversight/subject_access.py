@@ -86,8 +86,11 @@ def _markdown(number: str, generated: datetime, exported: list[tuple[Category, l
         f"Generated {generated:%Y-%m-%d %H:%M} UTC under UK GDPR Article 15. Each section below is also a JSON "
         "file in this archive. Staff appear by role, not by name; other members are left out.",
         "",
+        "Under *Kept* each section says how long it is kept. You may ask for any of it to be corrected or "
+        "erased, or for its processing to be restricted.",
+        "",
     ]
-    for category, rows in exported:
+    for category, rows in reversed(exported):  # the register record first, decisions last
         title = f"{category.label[:1].upper()}{category.label[1:]}"
         lines += [f"## {title} ({len(rows)})", "", f"*Kept:* {category.retention}.", ""]
         for row in rows:

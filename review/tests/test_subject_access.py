@@ -97,3 +97,26 @@ def test_bad_requests_are_one_clear_error(decided: World, tmp_path: Path) -> Non
         call_command("subject_access", "M-0001", "--out", str(tmp_path / "taken.zip"))
     with pytest.raises(CommandError, match="does not exist"):
         call_command("subject_access", "M-0001", "--out", str(tmp_path / "nowhere" / "x.zip"))
+
+
+@pytest.mark.django_db
+def test_a_proposed_link_is_exported_with_its_evidence_but_without_the_other_candidates(
+    hits: World, tmp_path: Path
+) -> None:
+    link = hits.links["bob"]
+    link.explanation["others"] = [{"member_id": hits.members["alice"].pk, "probability": 0.3, "match_weight": 1.0}]
+    link.save(update_fields=["explanation"])
+
+    files = _export(tmp_path, "M-0002")
+
+    [exported] = files["linkage.link.json"]
+    assert (exported["method"], exported["status"]) == ("probabilistic match", "proposed")
+    assert exported["probability"] == 0.87
+    assert exported["explanation"]["evidence"][1] == {
+        "comparison": "given_name",
+        "level": "nickname of the same name",
+        "weight": 6.5,
+    }
+    assert "others" not in exported["explanation"]
+    assert {p["text"] for p in files["evidence.post.json"]} == {"They are vermin."}
+    assert files["summary.md"].index("The register record") < files["summary.md"].index("Decisions, with reasons")
