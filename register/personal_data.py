@@ -10,12 +10,14 @@ not anonymous: it is kept only to honour the erasure.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from oversight.privacy import Category, register_category
+from evidence.models import Quarantine
+from oversight.privacy import Category, Scope, register_category
 from register.models import DeclaredIdentifier, Member
 
 _MEMBER_EXPORT = (
@@ -74,6 +76,30 @@ register_category(
         export=_export_members,
         erase=_anonymise,
         erase_order=90,
+    )
+)
+
+
+def _quarantined_rows(scope: Scope) -> QuerySet[Quarantine]:
+    """Register rows that could not be imported and carry the member's number as a whole CSV field.
+
+    Register imports quarantine without a collection run; post imports always have one.
+    """
+    number = Member.objects.filter(pk=scope.member_id).values_list("number", flat=True).first()
+    if not number:
+        return Quarantine.objects.none()
+    field = rf'(^|,)\s*"?{re.escape(number)}"?\s*(,|$)'
+    return Quarantine.objects.filter(run__isnull=True, raw__regex=field)
+
+
+register_category(
+    Category(
+        key="register.quarantined_row",
+        label="register rows about the member we could not import",
+        retention="deleted after ASSAY_RETENTION_QUARANTINE_DAYS, or on erasure",
+        rows=_quarantined_rows,
+        export=lambda rows: list(rows.order_by("pk").values("origin", "position", "reason", "raw", "created_at")),
+        erase_order=45,
     )
 )
 register_category(

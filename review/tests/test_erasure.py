@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from criteria.models import Hit
-from evidence.models import Account, AccountObservation, Post
+from evidence.models import Account, AccountObservation, Post, Quarantine
 from linkage.models import Link
 from linkage.services import LinkReviewError, confirm_link, run_linkage
 from oversight.models import AuditEvent
@@ -27,7 +27,12 @@ from review.tests.privacy import close_case
 from review.tests.world import POSTED, World, case_of, login
 
 REQUEST = "DSAR-2026-014, received by post"
-CAROL_CSV = "number,given_name,family_name,town,x_handle\nM-0003,Carol,Cooper,Hull,@carol_c\n"
+CAROL_CSV = (
+    "number,given_name,family_name,town,x_handle\n"
+    "M-0003,Carol,Cooper,Hull,@carol_c\n"
+    "M-0003,Carol,Cooper-Old,Hull,@carol_c\n"  # quarantined: a duplicate number
+    "M-00031,Other,Person,Hull,\n"
+)
 
 
 def _erase(*args: str) -> str:
@@ -96,6 +101,7 @@ def test_a_dry_run_lists_what_would_go_and_changes_nothing(carol: Member) -> Non
 
     assert "would erase (dry run" in output
     assert "register.identifier: 1" in output and "evidence.post: 2" in output
+    assert "register.quarantined_row: 1" in output
     assert DeclaredIdentifier.objects.filter(member=carol).count() == 1
     assert Post.objects.filter(text="lovely day in Hull").exists()
 
@@ -104,6 +110,8 @@ def test_a_dry_run_lists_what_would_go_and_changes_nothing(carol: Member) -> Non
 def test_erasure_removes_the_members_data_across_every_app(carol: Member) -> None:
     account = Account.objects.get(platform_id="id-carol_c")
     posts = list(Post.objects.filter(account=account).order_by("pk"))
+    Quarantine.objects.create(origin="register.csv", position="line 9", reason="bad date", raw="M-00031,Other,Person")
+    assert Quarantine.objects.filter(reason__contains="M-0003'").exists()
 
     output = _erase("M-0003", "--reason", REQUEST, "--apply")
 
@@ -121,6 +129,8 @@ def test_erasure_removes_the_members_data_across_every_app(carol: Member) -> Non
     account.refresh_from_db()
     assert (account.handle, account.display_name, account.platform_id) == ("", "", "id-carol_c")
     assert not AccountObservation.objects.filter(account=account).exists()
+    assert not Quarantine.objects.filter(reason__contains="M-0003'").exists()
+    assert Quarantine.objects.filter(raw__startswith="M-00031,").exists()  # another member's row stays
     event = AuditEvent.objects.get(action="member.erased")
     # The case went first, purging the post with the hit; the unmatched post went with the account's posts.
     assert (event.data["counts"]["review.case"], event.data["counts"]["evidence.post"]) == (1, 1)
