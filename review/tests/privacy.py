@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from register.models import Member
 from review.models import Case
 from review.services import record_decision, sign_off
 from review.tests.world import assigned
@@ -19,7 +18,3 @@ def close_case(subject: Any, cast: dict[str, Any], outcome: str) -> Case:
     if outcome not in ("no_breach", "not_theirs"):
         sign_off(case, cast["lena"], expected_version=case.version)
     return Case.objects.get(pk=case.pk)
-
-
-def member(number: str) -> Member:
-    return Member.objects.get(pk=Member.objects.get(number=number).pk)
