@@ -39,6 +39,9 @@ COMMANDS: dict[str, _Sub] = {
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
     "oversight-report": _Sub("oversight", "oversight_report"),
+    "retention": _Sub("oversight", "retention"),
+    "subject-access": _Sub("register", "subject_access"),
+    "erase": _Sub("register", "erase"),
 }
 
 _INTRO = """\

@@ -93,6 +93,14 @@ CASE_DEADLINE_DAYS = {1: 3, 2: 7, 3: 14}
 # Oversight figures: a count of people below this shows as "fewer than N" (check oversight.E001: at least 1).
 OVERSIGHT_MIN_CELL = env_int("ASSAY_OVERSIGHT_MIN_CELL", 5)
 
+# Retention (`assay retention`), in days; see README "Retention". Holds (open cases, appeal windows) override them.
+RETENTION_UNMATCHED_POST_DAYS = env_int("ASSAY_RETENTION_UNMATCHED_POST_DAYS", 90)
+RETENTION_DELETED_POST_DAYS = env_int("ASSAY_RETENTION_DELETED_POST_DAYS", 30)
+RETENTION_QUARANTINE_DAYS = env_int("ASSAY_RETENTION_QUARANTINE_DAYS", 90)
+RETENTION_NO_BREACH_CASE_DAYS = env_int("ASSAY_RETENTION_NO_BREACH_CASE_DAYS", 365)
+RETENTION_ADVERSE_CASE_DAYS = env_int("ASSAY_RETENTION_ADVERSE_CASE_DAYS", 6 * 365)
+RETENTION_APPEAL_WINDOW_DAYS = env_int("ASSAY_RETENTION_APPEAL_WINDOW_DAYS", 28)
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -15,4 +15,5 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("notice/<str:token>/", member_notice, name="notice-member"),  # a member's notice: no login, the token
     path("oversight/", include("oversight.urls")),
+    path("register/", include("register.urls")),
 ]

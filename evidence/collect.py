@@ -403,7 +403,8 @@ def rederive(target: CollectionRun | Source, *, actor: Any = None) -> Rederived:
         spec = registry.spec_for(run.connector)
         if spec.derive is None:
             continue  # file imports: the file is the evidence; import it again
-        for exchange in run.exchange_set.filter(role=Exchange.Role.PAGE).order_by("seq").iterator(chunk_size=100):
+        pages = run.exchange_set.filter(role=Exchange.Role.PAGE, purged_at__isnull=True)  # purged: nothing to read
+        for exchange in pages.order_by("seq").iterator(chunk_size=100):
             _rederive_exchange(run, spec, exchange, result)
     audit("collection.rederived", actor=actor, obj=target, **vars(result))
     return result
@@ -428,8 +429,8 @@ def _rederive_exchange(run: CollectionRun, spec: registry.Spec, exchange: Exchan
         changed: list[Post] = []
         for rec in derived.records:
             post = held.get((rec.post.platform, rec.post.platform_id))
-            if post is None or post.exchange_id != exchange.pk:
-                continue
+            if post is None or post.exchange_id != exchange.pk or post.purged_at is not None:
+                continue  # a purged post stays purged: retention and erasure are not undone
             account_id = account_ids[(rec.account.platform, rec.account.platform_id)] if rec.account else None
             values = (rec.post.kind, rec.post.parent_platform_id, rec.post.text, rec.post.lang, rec.post.url,
                       rec.post.created_at, account_id)  # fmt: skip

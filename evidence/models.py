@@ -120,6 +120,9 @@ class Exchange(models.Model):
     connector = models.CharField(max_length=64)
     connector_version = models.CharField(max_length=32)
     sha256 = models.CharField(max_length=64, help_text="sha256 of the body bytes")
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="retention emptied the body once every post from it was purged; sha256 stays"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="exchange_unique_seq")]
@@ -203,6 +206,9 @@ class Post(models.Model):
     deleted_reason = models.CharField(max_length=300, blank=True, db_default="")
     exchange = models.ForeignKey(
         Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="posts", help_text="derived from"
+    )
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="retention or erasure dropped text and raw; id, times and sha256 stay"
     )
 
     class Meta:

@@ -46,10 +46,18 @@ class LinkSummary:
     model_version: str = ""
 
 
+def linkable_members() -> QuerySet[Member]:
+    """Members new links may be made to: not restricted (UK GDPR Art. 18), not erased."""
+    return Member.objects.filter(restricted_at__isnull=True, erased_at__isnull=True)
+
+
 def _declared_index() -> dict[tuple[str, str], list[int]]:
     """(platform, normalised handle) -> member ids that declared it."""
     index: dict[tuple[str, str], list[int]] = {}
-    rows = DeclaredIdentifier.objects.filter(kind__in=["handle", "url"]).values_list("platform", "value", "member_id")
+    # Restricted and erased members are never newly linked (oversight/erasure.py).
+    rows = DeclaredIdentifier.objects.filter(kind__in=["handle", "url"], member__in=linkable_members()).values_list(
+        "platform", "value", "member_id"
+    )
     for platform, value, member_id in rows.iterator():
         index.setdefault((platform, normalise_handle(platform, value)), []).append(member_id)
     return index
@@ -148,7 +156,7 @@ def run_linkage(
 def member_records(members: QuerySet[Member] | None = None) -> list[lm.MemberRecord]:
     from linkage import model as lm  # splink and DuckDB load on first use, not at startup
 
-    rows = (members if members is not None else Member.objects.all()).values_list(
+    rows = (members if members is not None else linkable_members()).values_list(
         "pk", "given_name", "family_name", "email", "date_of_birth", "town", "postcode"
     )
     return [lm.MemberRecord(*row) for row in rows.iterator(chunk_size=BATCH_SIZE)]
@@ -259,6 +267,8 @@ class LinkReviewError(ValueError):
 
 
 def _review_link(link: Link, reviewer: Any, status: str, reason: str) -> Link:
+    if status == Link.Status.CONFIRMED and not linkable_members().filter(pk=link.member_id).exists():
+        raise LinkReviewError("the member is restricted or erased: no new links may be confirmed to them")
     with transaction.atomic():
         updated = Link.objects.filter(pk=link.pk, status=Link.Status.PROPOSED).update(
             status=status, reviewed_by=reviewer, reviewed_at=timezone.now()

@@ -21,6 +21,15 @@ class Member(models.Model):
     joined_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     updated_at = models.DateTimeField(auto_now=True)
+    # Data protection (oversight/erasure.py): a restricted member is kept but never newly linked or
+    # put in a case (UK GDPR Art. 18); an erased one is an anonymised row whose number_digest stops
+    # a later register import from adding the same membership number back (Art. 17).
+    restricted_at = models.DateTimeField(null=True, blank=True, help_text="no new links or cases since then")
+    restriction_reason = models.TextField(blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="personal data erased; the row is a tombstone")
+    number_digest = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="erased members: sha256 of the old membership number"
+    )
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name} ({self.number})"

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from evidence.connectors.base import Rejected
 from evidence.services import quarantine
 from oversight.services import record as audit
 from register.importers import MemberRow, RowError, read_csv
 from register.models import DeclaredIdentifier, Member
+from register.personal_data import number_digest
 
 BATCH_SIZE = 2000
 _MEMBER_FIELDS = ("given_name", "family_name", "email", "date_of_birth", "town", "postcode", "joined_on", "status")
@@ -25,13 +27,23 @@ class RegisterSummary:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    suppressed: int = 0  # rows of erased members, not added back (see register/personal_data.py)
 
 
 class RegisterFileError(Exception):
     """The register file cannot be read at all."""
 
 
+def _without_erased(rows: Sequence[MemberRow], summary: RegisterSummary) -> list[MemberRow]:
+    """Drop rows whose membership number an erased member had: erasure is not undone by an import."""
+    digests = {number_digest(r.number): r for r in rows}
+    erased = set(Member.objects.filter(number_digest__in=list(digests)).values_list("number_digest", flat=True))
+    summary.suppressed += len(erased)
+    return [r for d, r in digests.items() if d not in erased]
+
+
 def _apply_batch(rows: Sequence[MemberRow], summary: RegisterSummary) -> None:
+    rows = _without_erased(rows, summary)
     existing = {m.number: m for m in Member.objects.filter(number__in=[r.number for r in rows])}
     to_create: list[Member] = []
     to_update: list[Member] = []
@@ -113,7 +125,54 @@ def import_register(path: Path, *, actor: Any = None, progress: Callable[[int], 
             updated=summary.updated,
             unchanged=summary.unchanged,
             quarantined=summary.quarantined,
+            suppressed=summary.suppressed,
         )
     if progress is not None:
         progress(len(seen))
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# data protection: finding a member, restriction, readmission (erasure itself: oversight/erasure.py)
+
+
+class MemberNotFound(LookupError):
+    """No member has that membership number."""
+
+
+def find_member(number: str) -> Member:
+    """The member with membership number ``number`` (an erased one answers to ``erased-<id>``)."""
+    member = Member.objects.filter(number=number.strip()).first()
+    if member is None:
+        raise MemberNotFound(f"no member with membership number {number.strip()!r}")
+    return member
+
+
+def restrict_member(member: Member, *, reason: str, actor: Any = None) -> Member:
+    """Restrict processing (Art. 18): the member is kept, but never newly linked or put in a case."""
+    with transaction.atomic():
+        now = timezone.now()
+        Member.objects.filter(pk=member.pk).update(restricted_at=now, restriction_reason=reason.strip())
+        member.restricted_at, member.restriction_reason = now, reason.strip()
+        audit("member.restricted", actor=actor, obj=member, reason=reason.strip())
+    return member
+
+
+def lift_restriction(member: Member, *, reason: str, actor: Any = None) -> Member:
+    """End a restriction: the member may be linked and put in cases again (their held-back hits are triaged)."""
+    with transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(restricted_at=None, restriction_reason="")
+        member.restricted_at, member.restriction_reason = None, ""
+        audit("member.restriction_lifted", actor=actor, obj=member, reason=reason.strip())
+    return member
+
+
+def readmit(numbers: Sequence[str], *, actor: Any = None) -> int:
+    """Let erased membership numbers be imported again: a deliberate re-adding, audited."""
+    with transaction.atomic():
+        digests = [number_digest(n) for n in numbers]
+        ids = list(Member.objects.filter(number_digest__in=digests).values_list("pk", flat=True))
+        Member.objects.filter(pk__in=ids).update(number_digest="")
+        for pk in ids:
+            audit("member.readmitted", actor=actor, object_type="register.member", object_id=pk)
+    return len(ids)

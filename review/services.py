@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from criteria.models import Hit, RuleSet
@@ -47,11 +47,14 @@ class TriageSummary:
     cases_updated: int = 0
     hits_added: int = 0
     hits_without_author: int = 0  # the platform withheld the author: no subject to open a case on
+    hits_restricted: int = 0  # by accounts of restricted members: held back, no case (UK GDPR Art. 18)
 
     def __str__(self) -> str:
         text = f"{self.cases_opened} cases opened, {self.cases_updated} cases updated, {self.hits_added} hits added"
         if self.hits_without_author:
             text += f"; {self.hits_without_author} hits left out: their posts have no author account"
+        if self.hits_restricted:
+            text += f"; {self.hits_restricted} hits held back: their member's processing is restricted"
         return text
 
 
@@ -94,6 +97,14 @@ def _confirmed_members(hits: QuerySet[Hit]) -> dict[int, set[int]]:
     for account_id, member_id in links:
         members.setdefault(account_id, set()).add(member_id)
     return members
+
+
+def _restricted_hits(hits: QuerySet[Hit]) -> QuerySet[Hit]:
+    """Hits by accounts confirmed to a restricted (or erased) member: no case is opened or fed with them."""
+    members = Link.objects.filter(status=Link.Status.CONFIRMED).filter(
+        Q(member__restricted_at__isnull=False) | Q(member__erased_at__isnull=False)
+    )
+    return hits.filter(post__account_id__in=members.values("account_id"))
 
 
 def _group_by_subject(hits: QuerySet[Hit]) -> tuple[dict[tuple[str, int], _Subject], int]:
@@ -172,7 +183,9 @@ def triage(*, actor: Any = None) -> TriageSummary:
     """
     with transaction.atomic():
         _one_triage_at_a_time()
-        subjects, without_author = _group_by_subject(_untriaged_hits())
+        restricted = _restricted_hits(_untriaged_hits())
+        held_back = restricted.count()
+        subjects, without_author = _group_by_subject(_untriaged_hits().exclude(pk__in=restricted.values("pk")))
         existing = _open_cases_for(subjects)
         now = timezone.now()
         new_keys = [key for key in subjects if key not in existing]
@@ -195,15 +208,16 @@ def triage(*, actor: Any = None) -> TriageSummary:
         through = Case.hits.through
         links = [through(case_id=case_of[key], hit_id=h) for key, s in subjects.items() for h in s.hit_ids]
         through.objects.bulk_create(links, batch_size=_CHUNK)
-        summary = TriageSummary(len(new_cases), len(existing), len(links), without_author)
-        record(
-            "triage.run",
-            actor=actor,
-            cases_opened=summary.cases_opened,
-            cases_updated=summary.cases_updated,
-            hits_added=summary.hits_added,
-            hits_without_author=summary.hits_without_author,
-        )
+        summary = TriageSummary(len(new_cases), len(existing), len(links), without_author, held_back)
+        counts: dict[str, Any] = {
+            "cases_opened": summary.cases_opened,
+            "cases_updated": summary.cases_updated,
+            "hits_added": summary.hits_added,
+            "hits_without_author": summary.hits_without_author,
+        }
+        if summary.hits_restricted:
+            counts["hits_restricted"] = summary.hits_restricted
+        record("triage.run", actor=actor, **counts)
     return summary
 
 

@@ -232,6 +232,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "can_sign_off": awaiting and is_lead and pending is not None and pending.reviewer_id != request.user.pk,
         "own_decision_awaits": awaiting and pending is not None and pending.reviewer_id == request.user.pk,
         "can_assign": bool(roles & _SEE_ALL) and case.state in (State.OPEN, State.ASSIGNED),
+        "can_see_member": Role.OPERATOR in roles,
         "reviewers": _assignable_users() if roles & _SEE_ALL else [],
         "can_resolve_links": case.state != State.CLOSED
         and case.member_id is None

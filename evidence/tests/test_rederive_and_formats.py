@@ -116,3 +116,22 @@ def test_a_twarc_import_checkpoints_only_between_lines(tmp_path):
 
     assert summary.resumed_from_line == 1
     assert Post.objects.count() == len(fixture("x", "search_recent_page1")["response"]["body"]["data"])
+
+
+def test_rederive_never_restores_what_retention_or_erasure_purged(collected):
+    from evidence.models import Exchange
+    from evidence.personal_data import purge_posts
+
+    reply = Post.objects.get(platform_id="2006812999999999999")
+    purge_posts(Post.objects.filter(pk=reply.pk))
+
+    again = rederive(collected)
+    reply.refresh_from_db()
+    assert (reply.text, reply.raw, reply.purged_at is not None) == ("", {}, True)
+    assert again.exchanges == 3 and not Exchange.objects.filter(purged_at__isnull=False).exists()
+
+    purge_posts(Post.objects.all())
+    assert Exchange.objects.filter(role="page", purged_at__isnull=True).count() == 0
+    assert {bytes(body) for body in Exchange.objects.filter(role="page").values_list("body", flat=True)} == {b""}
+    assert rederive(collected).exchanges == 0
+    assert Post.objects.filter(purged_at__isnull=True).count() == 0

@@ -1,0 +1,114 @@
+"""Register's personal data: the member's record and the identifiers they gave us.
+
+Erasure anonymises the Member row rather than deleting it: audit events and tombstoned evidence
+refer to its id, and its ``number_digest`` (sha256 of the old membership number) is a suppression
+marker, so a later register import of the same row does not silently add the member back
+(``assay import-register --readmit NUMBER`` re-adds them deliberately). The digest is pseudonymous,
+not anonymous: it is kept only to honour the erasure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from evidence.models import Quarantine
+from oversight.privacy import Category, Scope, register_category
+from register.models import DeclaredIdentifier, Member
+
+_MEMBER_EXPORT = (
+    "number",
+    "given_name",
+    "family_name",
+    "email",
+    "date_of_birth",
+    "town",
+    "postcode",
+    "joined_on",
+    "status",
+    "updated_at",
+    "restricted_at",
+    "restriction_reason",
+)
+
+
+def number_digest(number: str) -> str:
+    """The suppression marker an erased member leaves for their membership number."""
+    return hashlib.sha256(f"assay-erased-member:{number.strip()}".encode()).hexdigest()
+
+
+def _anonymise(members: QuerySet[Member]) -> int:
+    now = timezone.now()
+    n = 0
+    for member in members.filter(erased_at__isnull=True):
+        Member.objects.filter(pk=member.pk).update(
+            number=f"erased-{member.pk}",
+            number_digest=number_digest(member.number),
+            given_name="",
+            family_name="",
+            email="",
+            date_of_birth=None,
+            town="",
+            postcode="",
+            joined_on=None,
+            restriction_reason="",
+            erased_at=now,
+            updated_at=now,
+        )
+        n += 1
+    return n
+
+
+def _export_members(members: QuerySet[Member]) -> list[dict[str, Any]]:
+    return list(members.values(*_MEMBER_EXPORT))
+
+
+register_category(
+    Category(
+        key="register.member",
+        label="the register record",
+        retention="kept while in the register; anonymised on erasure (a digest of the number stays as suppression)",
+        rows=lambda scope: Member.objects.filter(pk=scope.member_id),
+        export=_export_members,
+        erase=_anonymise,
+        erase_order=90,
+    )
+)
+
+
+def _quarantined_rows(scope: Scope) -> QuerySet[Quarantine]:
+    """Register rows that could not be imported and carry the member's number as a whole CSV field.
+
+    Register imports quarantine without a collection run; post imports always have one.
+    """
+    number = Member.objects.filter(pk=scope.member_id).values_list("number", flat=True).first()
+    if not number:
+        return Quarantine.objects.none()
+    field = rf'(^|,)\s*"?{re.escape(number)}"?\s*(,|$)'
+    return Quarantine.objects.filter(run__isnull=True, raw__regex=field)
+
+
+register_category(
+    Category(
+        key="register.quarantined_row",
+        label="register rows about the member we could not import",
+        retention="deleted after ASSAY_RETENTION_QUARANTINE_DAYS, or on erasure",
+        rows=_quarantined_rows,
+        export=lambda rows: list(rows.order_by("pk").values("origin", "position", "reason", "raw", "created_at")),
+        erase_order=45,
+    )
+)
+register_category(
+    Category(
+        key="register.identifier",
+        label="identifiers the member gave us",
+        retention="kept as long as the register lists them; deleted on erasure",
+        rows=lambda scope: DeclaredIdentifier.objects.filter(member_id=scope.member_id),
+        export=lambda rows: list(rows.order_by("pk").values("kind", "platform", "value", "declared_at")),
+        erase_order=40,
+    )
+)
