@@ -13,7 +13,21 @@ from oversight.figures import Table, Value, figure
 from oversight.models import AuditEvent, ChainHead
 from oversight.services import last_chain_check
 
-VIEWS_OF_PERSONAL_DATA = ("case.viewed", "evidence.run_viewed")
+VIEWS_OF_PERSONAL_DATA = (
+    "case.viewed",
+    "evidence.run_viewed",
+    "member.viewed",
+    "notice.staff_viewed",
+    "appeal.viewed",
+)
+# Members exercising their rights, and retention doing its work: (action, column heading).
+DATA_RIGHTS = (
+    ("member.subject_access", "Subject access exports"),
+    ("member.erased", "Erasures"),
+    ("member.restricted", "Restrictions"),
+    ("member.restriction_lifted", "Restrictions lifted"),
+    ("retention.applied", "Retention runs applied"),
+)
 
 
 @figure(
@@ -47,7 +61,8 @@ def last_verified() -> Value:
     "audit.by_month",
     section="audit",
     label="Events by month",
-    help="Events recorded each month, and how many of them were someone viewing a case or a run's quarantined records.",
+    help="Events recorded each month, and how many of them were someone viewing personal data: a case, a member's "
+    "page, a notice or an appeal, or a run's quarantined records.",
     order=30,
 )
 def by_month() -> Value:
@@ -75,4 +90,31 @@ def by_action() -> Value:
     return Table(
         ("Kind of event", "Events", "Last"),
         tuple((r["action"], r["n"], f"{r['last']:%Y-%m-%d %H:%M}") for r in rows),
+    )
+
+
+@figure(
+    "audit.data_rights",
+    section="audit",
+    label="Members' data rights and retention, by month",
+    help="Subject access exports given to members, erasures and restrictions of their data (and restrictions "
+    "lifted), and runs of the retention command that purged what was past its window.",
+    order=50,
+    people=True,
+)
+def data_rights() -> Value:
+    actions = [action for action, _ in DATA_RIGHTS]
+    rows = (
+        AuditEvent.objects.filter(action__in=actions)
+        .annotate(month=TruncMonth("at"))
+        .values("month", "action")
+        .annotate(n=Count("pk"))
+        .order_by("month")
+    )
+    by_month: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_month.setdefault(f"{row['month']:%Y-%m}", {})[row["action"]] = row["n"]
+    return Table(
+        ("Month", *(heading for _, heading in DATA_RIGHTS)),
+        tuple((month, *(counts.get(a, 0) for a in actions)) for month, counts in by_month.items()),
     )

@@ -243,3 +243,31 @@ def test_lifting_a_restriction_lets_the_held_back_hits_into_the_case(hits: World
     assert "restriction lifted" in output
     assert triage().hits_added == 1
     assert case_of(hits.members["alice"]).hits.count() == 3
+
+
+@pytest.mark.django_db
+def test_oversight_sees_how_often_members_rights_were_exercised(carol: Member, tmp_path: Path, settings: Any) -> None:
+    from django.utils import timezone
+
+    from oversight import figures
+
+    settings.OVERSIGHT_MIN_CELL = 1
+    call_command("subject_access", "M-0003", "--out", str(tmp_path / "carol.zip"))
+    _erase("M-0003", "--reason", REQUEST, "--restrict", "--apply")
+    _erase("M-0003", "--reason", REQUEST, "--lift-restriction", "--apply")
+    _erase("M-0003", "--reason", REQUEST, "--apply")
+    call_command("retention", "--apply", stdout=StringIO())
+
+    table = figures.evaluate(figures.get("audit.data_rights"), 1).value
+    assert table.columns[1:] == (
+        "Subject access exports",
+        "Erasures",
+        "Restrictions",
+        "Restrictions lifted",
+        "Retention runs applied",
+    )
+    [(month, *counts)] = table.rows
+    assert month == f"{timezone.now():%Y-%m}" and counts == [1, 1, 1, 1, 1]
+    # with the usual minimum, single requests are people and are not shown as numbers
+    suppressed = figures.evaluate(figures.get("audit.data_rights"), 5).value
+    assert all(not isinstance(n, int) for n in suppressed.rows[0][1:])
