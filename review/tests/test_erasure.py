@@ -259,6 +259,7 @@ def test_oversight_sees_how_often_members_rights_were_exercised(carol: Member, t
     call_command("retention", "--apply", stdout=StringIO())
 
     table = figures.evaluate(figures.get("audit.data_rights"), 1).value
+    assert isinstance(table, figures.Table)
     assert table.columns[1:] == (
         "Subject access exports",
         "Erasures",
@@ -270,4 +271,5 @@ def test_oversight_sees_how_often_members_rights_were_exercised(carol: Member, t
     assert month == f"{timezone.now():%Y-%m}" and counts == [1, 1, 1, 1, 1]
     # with the usual minimum, single requests are people and are not shown as numbers
     suppressed = figures.evaluate(figures.get("audit.data_rights"), 5).value
+    assert isinstance(suppressed, figures.Table)
     assert all(not isinstance(n, int) for n in suppressed.rows[0][1:])
