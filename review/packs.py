@@ -184,7 +184,7 @@ def _bars(explanation: dict[str, Any]) -> list[Bar]:
 def _links(case: Case, items: list[_PostItem]) -> list[_LinkItem]:
     accounts = {i.post.account_id for i in items if i.post.account_id is not None}
     links = (
-        Link.objects.filter(member_id=case.member_id, account_id__in=accounts)
+        Link.objects.filter(member=case.member, account_id__in=accounts)
         .select_related("account", "reviewed_by", "run")
         .order_by("account_id", "pk")
     )

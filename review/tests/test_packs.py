@@ -80,7 +80,7 @@ def _verify(target: Path) -> subprocess.CompletedProcess[str]:
     script = target / "verify.py" if target.is_dir() else None
     args = [sys.executable, str(script)] if script else [sys.executable, "-I", "-", str(target)]
     source = None if script else (Path(__file__).parents[1] / "pack_verify.py").read_text()
-    return subprocess.run(args, input=source, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    return subprocess.run(args, input=source, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_the_cli_writes_a_pack_that_verifies(referred: Case, collected: World, t
     assert f"case {referred.pk}: evidence pack written to {out}" in said
     folder = _unzip(out, tmp_path / "pack")
     alice_first, alice_second, _bob = collected.posts[:3]
-    own, shared = Exchange.objects.order_by("seq")
+    own, _shared = Exchange.objects.order_by("seq")
     names = set(zipfile.ZipFile(out).namelist())
     assert names == {
         "index.html",
@@ -124,7 +124,7 @@ def test_index_html_tells_the_panel_the_whole_case(referred: Case, collected: Wo
     assert "Breach: refer to the disciplinary panel" in index
     assert REASON in index
     assert "Signed off by lena" in index and "Decided by rita" in index
-    assert 'connector ndjson version 1, run' in index
+    assert "connector ndjson version 1, run" in index
     assert "Declared: the member gave us this identifier" in index
     assert "withheld: the page also carried 1 post(s) by other accounts" in index
     assert "Notice " in index and "No appeal was received." in index
