@@ -15,8 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evidence.connectors.base import canonical_sha256
-from evidence.models import Exchange, Post
+from evidence.models import Exchange
 from linkage.models import Link
 from oversight.models import AuditEvent
 from review import notices
@@ -24,44 +23,7 @@ from review.models import Case, EvidencePack
 from review.packs import PackError, build_pack
 from review.services import record_case_viewed, triage
 from review.tests.privacy import REASON, close_case
-from review.tests.world import POSTED, World, case_of
-
-
-def _exchange(world: World, seq: int, body: bytes) -> Exchange:
-    return Exchange.objects.create(
-        run=world.run,
-        seq=seq,
-        role=Exchange.Role.PAGE,
-        method="GET",
-        url=f"https://api.x.example/2/tweets/search/recent?page={seq}",
-        status=200,
-        body=body,
-        retrieved_at=POSTED,
-        connector="x_search",
-        connector_version="2.1",
-        sha256=hashlib.sha256(body).hexdigest(),
-    )
-
-
-@pytest.fixture
-def collected(hits: World) -> World:
-    """The standard hits with the hashes evidence computes, alice's first post from a page of her own,
-    her second from a page shared with bob's post."""
-    for post in Post.objects.all():
-        Post.objects.filter(pk=post.pk).update(sha256=canonical_sha256(post.raw))
-    own = _exchange(hits, 1, b'{"data": [{"id": "alice-1"}]}')
-    shared = _exchange(hits, 2, b'{"data": [{"id": "alice-2"}, {"id": "bob-1"}]}')
-    alice_first, alice_second, bob_post = hits.posts[:3]
-    Post.objects.filter(pk=alice_first.pk).update(exchange=own)
-    Post.objects.filter(pk__in=[alice_second.pk, bob_post.pk]).update(exchange=shared)
-    return hits
-
-
-@pytest.fixture
-def referred(collected: World, cast: dict[str, Any]) -> Case:
-    """alice's case, referred to the panel by rita and signed off by lena."""
-    triage()
-    return close_case(collected.members["alice"], cast, "refer")
+from review.tests.world import World, case_of
 
 
 def _build(case: Case, out: Path) -> str:
