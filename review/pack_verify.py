@@ -43,8 +43,13 @@ def read_pack(where: Path) -> dict[str, bytes]:
     return {
         path.relative_to(where).as_posix(): path.read_bytes()
         for path in sorted(where.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
+        if path.is_file() and not _os_litter(path.relative_to(where).parts)
     }
+
+
+def _os_litter(parts: tuple[str, ...]) -> bool:
+    """Files an operating system or Python leaves in an unzipped folder (.DS_Store, __MACOSX, __pycache__)."""
+    return any(part.startswith(".") or part in ("__MACOSX", "__pycache__", "Thumbs.db") for part in parts)
 
 
 def _check_files(files: dict[str, bytes], listed: dict[str, str]) -> list[str]:

@@ -140,6 +140,7 @@ def test_an_edited_audit_event_and_an_added_file_are_named(referred: Case, tmp_p
     manifest["files"]["audit.json"] = hashlib.sha256((folder / "audit.json").read_bytes()).hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (folder / "extra.txt").write_text("slipped in")
+    (folder / ".DS_Store").write_bytes(b"\0Bud1")  # what a Mac leaves behind is not a change to the pack
 
     result = _verify(folder)
 
@@ -147,6 +148,7 @@ def test_an_edited_audit_event_and_an_added_file_are_named(referred: Case, tmp_p
     seq = audit["events"][1]["seq"]
     assert f"audit.json: event {seq}: its content does not match its hash" in result.stdout
     assert "extra.txt: not listed in the manifest" in result.stdout
+    assert ".DS_Store" not in result.stdout
 
 
 @pytest.mark.django_db
