@@ -1,4 +1,4 @@
-"""Evidence packs in the personal-data registry: subject access lists them; they go with their case."""
+"""Evidence packs as personal data (subject access lists them; they go with their case) and in oversight's figures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from oversight import figures
 from oversight.retention import run_retention
 from register.services import restrict_member
 from review.models import Case, EvidencePack
@@ -50,3 +51,14 @@ def test_no_pack_about_a_member_whose_processing_is_restricted(referred: Case, c
 
     with pytest.raises(PackError, match="processing of the member's data is restricted"):
         build_pack(referred, actor=cast["lena"])
+
+
+@pytest.mark.django_db
+def test_oversight_counts_the_packs_built_without_naming_anyone(referred: Case, cast: dict[str, Any]) -> None:
+    build_pack(referred, actor=cast["lena"])
+    build_pack(referred, actor=cast["olivia"])
+
+    value = figures.evaluate(figures.get("review.evidence_packs"), 1).value
+
+    assert isinstance(value, figures.Table)
+    assert value.rows == (("cases packed", 1), ("packs built", 2))
