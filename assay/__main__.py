@@ -36,6 +36,7 @@ COMMANDS: dict[str, _Sub] = {
     "triage": _Sub("review", "triage"),
     "serve": _Sub("review", "serve"),
     "notices": _Sub("review", "notices"),
+    "evidence-pack": _Sub("review", "evidence_pack"),
     "createuser": _Sub("oversight", "createuser"),
     "audit": _Sub("oversight", "audit"),
     "oversight-report": _Sub("oversight", "oversight_report"),

@@ -27,7 +27,7 @@ from register.services import import_register
 from review import notices
 from review.models import Case, Notice
 from review.services import assign_case, record_decision, sign_off, triage
-from review.workflow import Outcome, State
+from review.workflow import ADVERSE, Outcome, State
 
 RULESET_NAME = "Code of conduct"
 DEMO_USERS: tuple[tuple[str, Role], ...] = (
@@ -117,6 +117,28 @@ def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
     ]
 
 
+def _pack_hint() -> list[str]:
+    """Where to build an evidence pack: the first closed case whose signed-off adverse outcome stands."""
+    adverse = [o.value for o in ADVERSE]
+    case = (
+        Case.objects.filter(
+            state=State.CLOSED.value,
+            member__isnull=False,
+            decisions__outcome__in=adverse,
+            decisions__signed_off_at__isnull=False,
+            decisions__overturned_at__isnull=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if case is None:
+        return []
+    return [
+        f"evidence pack: case #{case.pk} can be packed for the disciplinary panel: 'Build evidence pack' on "
+        f"its page (lead, operator), or `assay evidence-pack {case.pk} --out case-{case.pk}.zip`"
+    ]
+
+
 def run_demo(
     *,
     data_dir: Path | None = None,
@@ -159,4 +181,5 @@ def run_demo(
     open_cases = Case.objects.exclude(state=State.CLOSED.value).count()
     report.lines.append(f"queue: {open_cases} open cases; {assigned} newly assigned to 'reviewer'")
     report.lines.extend(_notice_and_appeal(users))
+    report.lines.extend(_pack_hint())
     return report

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from oversight.figures import Table, Value, figure
 from oversight.services import min_cell
-from review.models import Appeal, Case, Decision, Notice
+from review.models import Appeal, Case, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _IN_EFFECT = Q(outcome__in=[o.value for o in Outcome if o not in ADVERSE]) | Q(signed_off_at__isnull=False)
@@ -211,3 +211,17 @@ def appeals() -> Value:
             ("not decided by their due date", counts["overdue"]),
         ),
     )
+
+
+@figure(
+    "review.evidence_packs",
+    section="review",
+    label="Evidence packs built for the disciplinary panel",
+    help="A pack puts a case with a signed-off adverse outcome (usually a referral) before the panel: the posts, "
+    "how the account was linked, the decisions and their audit trail. Each build is audited.",
+    order=100,
+    people=True,
+)
+def evidence_packs() -> Value:
+    counts = EvidencePack.objects.aggregate(cases=Count("case_id", distinct=True), builds=Count("pk"))
+    return Table(("Evidence packs", "Count"), (("cases packed", counts["cases"]), ("packs built", counts["builds"])))

@@ -226,3 +226,30 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"appeal {self.pk} on {self.case}"
+
+
+class EvidencePack(models.Model):
+    """One build of a case's evidence pack for the disciplinary panel.
+
+    The pack itself is a file handed to the panel (assay keeps no copy); this row records that it
+    was built, by whom, and its sha256, so the organisation can confirm a pack is the one it gave.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="packs")
+    built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="empty when built with `assay evidence-pack` on the server",
+    )
+    built_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64, help_text="sha256 of the zip")
+    size = models.PositiveBigIntegerField(help_text="bytes")
+
+    class Meta:
+        ordering = ["built_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"evidence pack {self.pk} of {self.case}"

@@ -43,7 +43,7 @@ from oversight.privacy import (
     staff_as_roles,
     without_held,
 )
-from review.models import Appeal, Case, Decision, Notice
+from review.models import Appeal, Case, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, APPEAL_OUTCOME_LABELS, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _CHUNK = 500  # cases per step: their hits and posts stay well under any IN (...) limit
@@ -220,6 +220,21 @@ def _export_appeals(appeals: QuerySet[Appeal]) -> list[dict[str, Any]]:
     ]
 
 
+def _export_packs(packs: QuerySet[EvidencePack]) -> list[dict[str, Any]]:
+    rows = list(packs.order_by("built_at", "pk"))
+    roles = staff_as_roles(p.built_by_id for p in rows)
+    return [
+        {
+            "case": p.case_id,
+            "built_at": p.built_at,
+            "built_by": roles.get(p.built_by_id) if p.built_by_id else "the server (command line)",
+            "sha256": p.sha256,
+            "size": p.size,
+        }
+        for p in rows
+    ]
+
+
 register_member_hold(member_holds)
 register_held_rows(Case, _answer_pending)
 register_held_rows(Post, lambda now: Post.objects.filter(hits__cases__in=_live_cases(now)))
@@ -270,6 +285,17 @@ register_category(
         export=_export_appeals,
         erase_order=3,
         of_cases=lambda case_ids: Appeal.objects.filter(case_id__in=case_ids),
+    )
+)
+register_category(
+    Category(
+        key="review.evidence_pack",
+        label="evidence packs built about the member for the disciplinary panel",
+        retention="the record of each build is kept with its case; assay keeps no copy of the pack itself",
+        rows=lambda scope: EvidencePack.objects.filter(case__in=_cases_of(scope)),
+        export=_export_packs,
+        erase_order=2,
+        of_cases=lambda case_ids: EvidencePack.objects.filter(case_id__in=case_ids),
     )
 )
 register_retention(

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("case/<int:case_id>/decide/", views.decide, name="review-decide"),
     path("case/<int:case_id>/sign-off/", views.sign_off_or_send_back, name="review-sign-off"),
     path("case/<int:case_id>/link/<int:link_id>/", views.resolve_link, name="review-link"),
+    path("case/<int:case_id>/evidence-pack/", views.build_evidence_pack, name="review-evidence-pack"),
     path("notices/", notice_views.list_notices, name="review-notices"),
     path("notices/<int:notice_id>/", notice_views.show_notice, name="review-notice"),
     path("notices/<int:notice_id>/send/", notice_views.send_notice, name="review-notice-send"),

@@ -26,7 +26,7 @@ from evidence.models import Account, Post
 from linkage.models import Link
 from oversight.roles import Role, request_roles
 from register.models import Member
-from review import services
+from review import packs, services
 from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
 from review.models import Case, Decision
 from review.waterfall import Bar, Rival, rivals, waterfall
@@ -233,6 +233,8 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "own_decision_awaits": awaiting and pending is not None and pending.reviewer_id == request.user.pk,
         "can_assign": bool(roles & _SEE_ALL) and case.state in (State.OPEN, State.ASSIGNED),
         "can_see_member": Role.OPERATOR in roles,
+        "can_build_pack": bool(roles & _SEE_ALL) and case.state == State.CLOSED and not packs.pack_problem(case),
+        "packs_built": list(case.packs.select_related("built_by")) if roles & _SEE_ALL else [],
         "reviewers": _assignable_users() if roles & _SEE_ALL else [],
         "can_resolve_links": case.state != State.CLOSED
         and case.member_id is None
@@ -358,3 +360,20 @@ def resolve_link(request: HttpRequest, case_id: int, link_id: int) -> HttpRespon
     else:
         messages.success(request, f"Link confirmed: this case is now about {link.member}.")
     return _back_to_case(case)
+
+
+@login_required
+@require_POST
+def build_evidence_pack(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Download the case's evidence pack for the disciplinary panel (operators and leads); audited."""
+    case = _get_case_for_user(request, case_id)
+    if not request_roles(request) & _SEE_ALL:
+        raise PermissionDenied("evidence packs are built by operators and leads")
+    try:
+        built = packs.build_pack(case, actor=request.user)
+    except packs.PackError as exc:
+        messages.error(request, f"{exc}.")
+        return _back_to_case(case)
+    response = HttpResponse(built.data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{built.filename}"'
+    return response

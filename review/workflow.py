@@ -173,3 +173,23 @@ def decide_appeal(state: AppealState, reason: str, *, is_assignee: bool, problem
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise TransitionError(f"give a reason of at least {MIN_REASON_LENGTH} characters")
     return AppealState.DECIDED
+
+
+# ---------------------------------------------------------------------------------------------
+# evidence packs
+
+
+def pack_problem(state: State, outcome: Outcome | None, *, overturned: bool) -> str:
+    """Why no evidence pack may be built for a case, or "" when one may.
+
+    ``outcome`` is the case's signed-off adverse outcome (None: it has none). A pack goes to the
+    disciplinary panel: it is for a closed case whose adverse outcome stands (a referral above all,
+    but the panel may ask about a warning or advice), never for a decision an appeal overturned.
+    """
+    if state is not State.CLOSED:
+        return f"the case is {state.value.replace('_', ' ')}: packs are built for closed cases"
+    if outcome is None or not is_adverse(outcome):
+        return "the case has no signed-off adverse outcome (advice, a warning or a referral) to put before the panel"
+    if overturned:
+        return "its decision was overturned on appeal"
+    return ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,7 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert notice.status == Notice.Status.SENT and signer is not None and signer.username == "lead"
     assert Appeal.objects.get().notice == notice
     assert "the member's page: http://" in first and "log in as 'panel'" in first
+    assert f"`assay evidence-pack {notice.case_id} --out case-{notice.case_id}.zip`" in first
 
     call_command("demo", "--no-serve", "--scale", "0.05")
     second = capsys.readouterr().out
@@ -68,3 +72,10 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert "0 imported" in second
     total, broken = verify_chain()
     assert broken is None and total > 0
+
+    # The pack the demo offers verifies on posts imported from a file, with their real hashes.
+    pack = tmp_path / "pack"
+    call_command("evidence_pack", str(notice.case_id), "--out", str(tmp_path / "pack.zip"))
+    zipfile.ZipFile(tmp_path / "pack.zip").extractall(pack)
+    checked = subprocess.run([sys.executable, str(pack / "verify.py")], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK:"), checked.stdout

@@ -7,12 +7,14 @@ platform withheld. One approved rule set with a rule per severity.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
 from criteria.models import Rule, RuleSet
-from evidence.models import Account, CollectionRun, Platform, Source
+from evidence.connectors.base import canonical_sha256
+from evidence.models import Account, CollectionRun, Exchange, Platform, Post, Source
 from linkage.models import Link, LinkageRun
 from register.models import Member
 from review.tests.world import POSTED, WORDS, World
@@ -125,3 +127,43 @@ def notice(hits: World, cast: dict[str, Any]) -> Any:
     record_decision(case, cast["rita"], "warning", DECISION_REASON, expected_version=case.version)
     sign_off(case, cast["lena"], expected_version=case.version)
     return Notice.objects.get(case=case)
+
+
+def _exchange(world: World, seq: int, body: bytes) -> Exchange:
+    return Exchange.objects.create(
+        run=world.run,
+        seq=seq,
+        role=Exchange.Role.PAGE,
+        method="GET",
+        url=f"https://api.x.example/2/tweets/search/recent?page={seq}",
+        status=200,
+        body=body,
+        retrieved_at=POSTED,
+        connector="x_search",
+        connector_version="2.1",
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
+
+
+@pytest.fixture
+def collected(hits: World) -> World:
+    """The standard hits with the hashes evidence computes, alice's first post from a page of her own,
+    her second from a page shared with bob's post."""
+    for post in Post.objects.all():
+        Post.objects.filter(pk=post.pk).update(sha256=canonical_sha256(post.raw))
+    own = _exchange(hits, 1, b'{"data": [{"id": "alice-1"}]}')
+    shared = _exchange(hits, 2, b'{"data": [{"id": "alice-2"}, {"id": "bob-1"}]}')
+    alice_first, alice_second, bob_post = hits.posts[:3]
+    Post.objects.filter(pk=alice_first.pk).update(exchange=own)
+    Post.objects.filter(pk__in=[alice_second.pk, bob_post.pk]).update(exchange=shared)
+    return hits
+
+
+@pytest.fixture
+def referred(collected: World, cast: dict[str, Any]) -> Any:
+    """alice's case, referred to the panel by rita and signed off by lena."""
+    from review.services import triage
+    from review.tests.privacy import close_case
+
+    triage()
+    return close_case(collected.members["alice"], cast, "refer")
