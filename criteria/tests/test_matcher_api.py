@@ -58,3 +58,16 @@ def test_hyperscan_gives_identical_results_on_mixed_scripts():
     aho, hs = compile_rules(rules), compile_rules(rules, engine="hyperscan")
     assert list(hs.match_many(texts)) == list(aho.match_many(texts))
     assert any(list(aho.match_many(texts)))
+
+
+def test_hyperscan_finds_a_short_word_that_ends_a_post_of_any_length():
+    # Hyperscan itself missed "\bgo\b" ending a 49-69 byte buffer when "\blabour\b" was in the same
+    # database; found by the property test. Every length up to 120 bytes, alone and in a batch.
+    pytest.importorskip("hyperscan")
+    rules = [("a", "labour"), ("b", '"go"')]
+    aho, hs = compile_rules(rules), compile_rules(rules, engine="hyperscan")
+    posts = [PostView(text="x" * n + " go") for n in range(120)]
+    expected = [aho.match(p) for p in posts]
+    assert all(m and m[0].key == "b" for m in expected)
+    assert [hs.match(p) for p in posts] == expected
+    assert list(hs.match_many(posts, batch=7)) == expected
