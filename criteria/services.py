@@ -137,6 +137,7 @@ def _scan_ruleset(
     progress: Callable[[int], None] | None,
     batch_size: int,
     workers: int,
+    rescan: bool = False,
 ) -> None:
     """Scan the posts this version has not seen, a batch at a time; each batch's hits commit with the mark."""
     matcher, rules = _compile(ruleset)
@@ -153,12 +154,18 @@ def _scan_ruleset(
             ]
             mark = rows[-1][0]
             with transaction.atomic():
+                before = Hit.objects.filter(ruleset=ruleset).count() if rescan else 0
                 Hit.objects.bulk_create(hits, ignore_conflicts=True)
                 RuleSet.objects.filter(pk=ruleset.pk).update(scanned_through=mark)
+                added = Hit.objects.filter(ruleset=ruleset).count() - before if rescan else len(hits)
             summary.posts_scanned += len(rows)
-            summary.hits += len(hits)
+            summary.hits += added
             if progress is not None:
                 progress(summary.posts_scanned)
+
+
+def approved_rulesets() -> int:
+    return RuleSet.objects.filter(status=RuleSet.Status.APPROVED).count()
 
 
 def pending_posts() -> int:
@@ -173,19 +180,34 @@ def run_rules(
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
     workers: int | None = None,
+    rescan: bool = False,
 ) -> RunSummary:
     """Scan every post not yet scanned by each approved rule set; record hits with their spans.
 
     ``workers`` processes match in parallel (default ASSAY_RULE_WORKERS, else every core) when there
     are at least PARALLEL_MIN_POSTS to scan; fewer run in this process, where starting workers costs more.
+    ``rescan`` scans every post again (after a matcher fix, or a change of engine): hits already
+    recorded stay as they are, and only hits not yet recorded are added and counted.
     """
     summary = RunSummary()
+    if rescan:
+        with transaction.atomic():
+            for ruleset in RuleSet.objects.filter(status=RuleSet.Status.APPROVED, scanned_through__gt=0):
+                audit(
+                    "rules.rescan",
+                    actor=actor,
+                    obj=ruleset,
+                    name=ruleset.name,
+                    version=ruleset.version,
+                    scanned_through=ruleset.scanned_through,
+                )
+                RuleSet.objects.filter(pk=ruleset.pk).update(scanned_through=0)
     if workers is None:
         workers = settings.RULE_WORKERS or parallel.default_workers()
         workers = workers if pending_posts() >= PARALLEL_MIN_POSTS else 1
     for ruleset in RuleSet.objects.filter(status=RuleSet.Status.APPROVED).order_by("name"):
         before = (summary.posts_scanned, summary.hits)
-        _scan_ruleset(ruleset, summary, progress, batch_size, workers)
+        _scan_ruleset(ruleset, summary, progress, batch_size, workers, rescan)
         summary.rulesets.append(f"{ruleset.name} v{ruleset.version}")
         audit(
             "rules.run",
@@ -197,6 +219,7 @@ def run_rules(
             hits=summary.hits - before[1],
             engine=matcher_engine(),
             workers=workers,
+            rescan=rescan,
         )
     return summary
 

@@ -133,3 +133,21 @@ def test_the_matcher_engine_setting_is_checked(settings, tmp_path, approved):
     settings.MATCHER_ENGINE = "grep"
     with pytest.raises(RuleSetError, match="ASSAY_MATCHER_ENGINE='grep'"):
         run_rules()
+
+
+@pytest.mark.django_db
+def test_a_rescan_finds_hits_a_scan_missed_and_counts_only_those(tmp_path, approved, capsys):
+    import_posts(_posts(tmp_path / "a.ndjson", ["You are SCUM.", "nice day", "I know where you live, scum"]))
+    run_rules()
+    missed = Hit.objects.get(post__platform_id="1")
+    missed.delete()  # as a matcher bug would have left it
+
+    call_command("run_rules")
+    assert "0 posts scanned, 0 hits" in capsys.readouterr().out
+    call_command("run_rules", "--rescan")
+
+    assert "3 posts scanned, 1 new hits" in capsys.readouterr().out
+    assert Hit.objects.filter(post__platform_id="1", rule__code="ABUSE-1").exists() and Hit.objects.count() == 3
+    rescan = AuditEvent.objects.get(action="rules.rescan")
+    assert rescan.data["version"] == approved.version and rescan.data["scanned_through"] > 0
+    assert AuditEvent.objects.filter(action="rules.run", data__rescan=True, data__hits=1).exists()
