@@ -60,7 +60,7 @@ def purpose_in_force(source: Source) -> Purpose:
     name = source.purpose.name if source.purpose_id is not None and source.purpose is not None else None
     try:
         return purposes.in_force(name, what=f"collecting {source.name}")
-    except PurposeError as exc:
+    except purposes.PurposeError as exc:
         raise PurposeNotInForce(str(exc)) from None
 
 
@@ -202,9 +202,9 @@ def collect(
 ) -> CollectionRun:
     """Run ``source`` once (resuming its interrupted or stopped run), page by page; return the run.
 
-    Raises :class:`SourceBusy`, :class:`SourceDisabled` or :class:`PurposeNotInForce` before starting; anything the platform
-    says ends the run with a status and message instead of raising. Unexpected errors mark the run
-    failed (its cursor still valid) and are raised.
+    Raises :class:`SourceBusy`, :class:`SourceDisabled` or :class:`PurposeNotInForce` before
+    starting; anything the platform says ends the run with a status and message instead of
+    raising. Unexpected errors mark the run failed (its cursor still valid) and are raised.
     """
     spec = registry.spec_for(source.connector)
     run, resumed = _claim(source, trigger)
@@ -396,9 +396,7 @@ def add_source(
     with transaction.atomic():
         source.full_clean()
         source.save()
-        audit(
-            "source.added", actor=actor, obj=source, name=name, connector=connector, query=query, purpose=purpose
-        )
+        audit("source.added", actor=actor, obj=source, name=name, connector=connector, query=query, purpose=purpose)
     return source
 
 

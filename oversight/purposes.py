@@ -16,14 +16,15 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from oversight.lawful_basis import DEFAULT_BASIS, DEFAULT_DESCRIPTION, Standing, approval_problem, check
 from oversight.lawful_basis import DEFAULT_PURPOSE as DEFAULT_PURPOSE
 from oversight.lawful_basis import PurposeError as PurposeError
 from oversight.lawful_basis import PurposeTerms as PurposeTerms
-from oversight.lawful_basis import DEFAULT_BASIS, DEFAULT_DESCRIPTION, Standing, approval_problem, check
 from oversight.lawful_basis import refusal as _refusal
 from oversight.models import Purpose
 from oversight.services import _actor_name
 from oversight.services import record as audit
+
 
 def _today() -> Any:
     return timezone.now().date()
@@ -212,9 +213,7 @@ def listing() -> list[Row]:
         ).order_by("name", "-version")
     )
     names: dict[str, list[str]] = {}
-    for purpose_name, source_name in Purpose.objects.filter(sources__isnull=False).values_list(
-        "name", "sources__name"
-    ):
+    for purpose_name, source_name in Purpose.objects.filter(sources__isnull=False).values_list("name", "sources__name"):
         names.setdefault(purpose_name, []).append(source_name)
     rows: list[Row] = []
     today = _today()

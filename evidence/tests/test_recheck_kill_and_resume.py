@@ -59,7 +59,8 @@ def test_sigkill_while_polling_a_compliance_job_then_rerun_polls_the_same_job(tm
     with fake:
         data_dir.mkdir(parents=True, exist_ok=True)
         kr.approve_purpose(data_dir)
-        _run(data_dir, "sources", "add", "x-live", "--purpose", kr.PURPOSE, "--connector", "x_search", "--query", "#examplehashtag",
+        _run(data_dir, "sources", "add", "x-live", "--purpose", kr.PURPOSE, "--connector", "x_search",
+             "--query", "#examplehashtag",
              "--base-url", fake.base_url, "--since", "2025-12-01T00:00:00Z", "--until", "2026-01-01T09:00:00Z",
              "--option", "page_size=20", "--option", "compliance_poll_seconds=0.05",
              "--option", "compliance_max_polls=100000")  # fmt: skip

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence.models import Platform
 from evidence.services import FORMATS, ImportFileError, import_posts
-from oversight.lawful_basis import PurposeError
 from oversight.console import progress_bar
+from oversight.lawful_basis import PurposeError
 
 
 class Command(BaseCommand):

@@ -100,7 +100,9 @@ class Command(BaseCommand):
             )
         except (ConfigError, ValidationError) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{source.name}: added ({source.connector}, {source.platform}) for purpose {options['purpose']!r}")
+        self.stdout.write(
+            f"{source.name}: added ({source.connector}, {source.platform}) for purpose {options['purpose']!r}"
+        )
         if (problem := purpose_refusal(options["purpose"])) is not None:
             self.stdout.write(f"{source.name}: will not collect yet: {problem}")
 
