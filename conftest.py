@@ -59,6 +59,20 @@ def _purpose_in_force(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+def probabilistic_purpose(db: Any) -> Any:
+    """The default purpose, approved and covering probabilistic matching with a (fictional) DPIA."""
+    from datetime import date
+
+    from oversight.models import Purpose
+    from oversight.purposes import DEFAULT_PURPOSE
+
+    Purpose.objects.filter(name=DEFAULT_PURPOSE).update(
+        probabilistic=True, dpia_reference="DPIA-TEST-1", dpia_date=date(2026, 1, 5)
+    )
+    return Purpose.objects.get(name=DEFAULT_PURPOSE, version=1)
+
+
+@pytest.fixture
 def cast(db: Any) -> dict[str, Any]:
     """The fixed cast, created through the same service as `assay createuser`."""
     from oversight.services import create_user

@@ -93,12 +93,22 @@ def _get_purpose_for_user(request: HttpRequest, purpose_id: int, *, write: bool 
     return get_object_or_404(Purpose, pk=purpose_id)
 
 
+def _require_approver(request: HttpRequest) -> None:
+    if not request_roles(request) & {Role.OPERATOR, Role.LEAD}:
+        raise PermissionDenied("only operators and leads approve purposes")
+
+
 @login_required
 @require_GET
 def list_purposes(request: HttpRequest) -> HttpResponse:
     """Every purpose and version: lawful basis, DPIA, who approved it, the sources and runs under it."""
     _require_dashboard(request)
-    context = {"rows": purposes.listing(), "can_change": Role.OPERATOR in request_roles(request)}
+    roles = request_roles(request)
+    context = {
+        "rows": purposes.listing(),
+        "can_change": Role.OPERATOR in roles,
+        "can_approve": bool(roles & {Role.OPERATOR, Role.LEAD}),
+    }
     return render(request, "oversight/purposes.html", context)
 
 
@@ -106,8 +116,8 @@ def list_purposes(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new_purpose(request: HttpRequest, purpose_id: int | None = None) -> HttpResponse:
     """Record a purpose, or (from an existing version) its next version, for a second operator to approve."""
-    base = _get_purpose_for_user(request, purpose_id, write=True) if purpose_id else None
     _require_operator(request)
+    base = _get_purpose_for_user(request, purpose_id, write=True) if purpose_id else None
     initial = vars(purposes.terms_of(base)) if base else None
     form = PurposeForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_valid():
@@ -124,8 +134,9 @@ def new_purpose(request: HttpRequest, purpose_id: int | None = None) -> HttpResp
 @login_required
 @require_POST
 def approve_purpose(request: HttpRequest, purpose_id: int) -> HttpResponse:
-    """A second operator approves the version; sources and linkage run under it from now."""
-    purpose = _get_purpose_for_user(request, purpose_id, write=True)
+    """A second person (operator or lead) approves the version; sources and linkage run under it from now."""
+    _require_approver(request)
+    purpose = get_object_or_404(Purpose, pk=purpose_id)
     try:
         purposes.approve(purpose.name, actor=request.user, version=purpose.version)
     except purposes.PurposeError as exc:

@@ -62,7 +62,7 @@ def data() -> Dataset:
 
 
 @pytest.fixture
-def loaded(data: Dataset, settings) -> Dataset:
+def loaded(data: Dataset, settings, probabilistic_purpose) -> Dataset:
     settings.LINKAGE_THRESHOLD = 0.8
     _load(data)
     return data

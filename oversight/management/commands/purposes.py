@@ -22,12 +22,13 @@ def _day(value: str) -> date:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _operator(username: str) -> Any:
+def _operator(username: str, *also: Role) -> Any:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"--by {username!r}: no such user (assay createuser)")
-    if not has_role(user, Role.OPERATOR):
-        raise CommandError(f"--by {username!r}: only operators record, approve and retire purposes")
+    if not has_role(user, Role.OPERATOR, *also):
+        who = " or ".join(f"{r.value}s" for r in (Role.OPERATOR, *also))
+        raise CommandError(f"--by {username!r}: only {who} may do this")
     return user
 
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         add.add_argument("--probabilistic", action="store_true", help="covers probabilistic matching (needs a DPIA)")
         add.add_argument("--dpia", default="", metavar="REFERENCE", help="DPIA reference")
         add.add_argument("--dpia-date", type=_day, metavar="YYYY-MM-DD")
-        approve = actions.add_parser("approve", help="approve a version (a second operator, not its author)")
+        approve = actions.add_parser("approve", help="approve a version (an operator or lead, not its author)")
         approve.add_argument("name")
         approve.add_argument("--by", required=True, metavar="USERNAME")
         approve.add_argument("--version", type=int, help="default: the newest version")
@@ -61,7 +62,9 @@ class Command(BaseCommand):
             if action == "add":
                 self._add(options)
             elif action == "approve":
-                done = purposes.approve(options["name"], actor=_operator(options["by"]), version=options["version"])
+                done = purposes.approve(
+                    options["name"], actor=_operator(options["by"], Role.LEAD), version=options["version"]
+                )
                 self.stdout.write(f"{done}: approved by {done.approved_by}")
             elif action == "retire":
                 count = purposes.retire(options["name"], actor=_operator(options["by"]), reason=options["reason"])
