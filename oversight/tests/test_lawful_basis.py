@@ -55,7 +55,10 @@ def test_a_dpia_dated_in_the_future_is_refused():
 
 
 def test_the_author_may_not_approve_their_own_version():
-    assert approval_problem("olivia", "olivia", False, False) == "olivia wrote this version: a second person must approve it"
+    assert (
+        approval_problem("olivia", "olivia", False, False)
+        == "olivia wrote this version: a second person must approve it"
+    )
     assert approval_problem("olivia", "oscar", False, False) is None
     assert approval_problem("olivia", "oscar", True, False) == "this version is already approved"
     assert approval_problem("olivia", "oscar", False, True) == "the purpose is retired: record a new one instead"

@@ -34,7 +34,11 @@ def test_a_purpose_is_recorded_then_approved_by_a_second_person(cast, oscar):
     assert "Conduct v1: approved by oscar" in _run("approve", "Conduct", "--by", "oscar")
 
     purpose = Purpose.objects.get()
-    assert (purpose.created_by, purpose.approved_by, purpose.lawful_basis) == ("olivia", "oscar", "legitimate_interests")
+    assert (purpose.created_by, purpose.approved_by, purpose.lawful_basis) == (
+        "olivia",
+        "oscar",
+        "legitimate_interests",
+    )
     events = list(AuditEvent.objects.filter(action__startswith="purpose.").values_list("action", "actor"))
     assert events == [("purpose.created", "olivia"), ("purpose.approved", "oscar")]
 
