@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def test_assay_link_refuses_probabilistic_linking_without_a_covering_purpose(settings):
     settings.LINKAGE_POLICY = "probabilistic"
-    with pytest.raises(CommandError, match="probabilistic linking refused: purpose .* does not cover probabilistic"):
+    with pytest.raises(CommandError, match=r"probabilistic linking refused: purpose .* does not cover probabilistic"):
         call_command("link", stdout=StringIO())
     assert not LinkageRun.objects.exists()
 

@@ -69,7 +69,7 @@ def test_a_probabilistic_purpose_without_a_dpia_is_refused_naming_the_field(cast
 
 
 def test_a_bad_date_is_refused_naming_the_option(cast):
-    with pytest.raises(CommandError, match="review-due.*'next year' is not a date"):
+    with pytest.raises(CommandError, match=r"review-due.*'next year' is not a date"):
         _run("add", "Conduct", "--by", "olivia", *ADD[:-1], "next year")
 
 
