@@ -157,11 +157,12 @@ def sources_by_purpose() -> Value:
         .annotate(n=Count("pk"))
         .values_list("purpose__name", "n")
     )
-    rows = (
+    counted = (
         Source.objects.values("purpose__name", "purpose__lawful_basis")
         .annotate(n=Count("pk"), enabled=Count("pk", filter=Q(enabled=True)))
-        .order_by("purpose__name")
+        .order_by()
     )
+    rows = sorted(counted, key=lambda r: (r["purpose__name"] is None, r["purpose__name"] or ""))  # none last
     return Table(
         ("Purpose", "Lawful basis", "Sources", "Enabled", "Collection runs"),
         tuple(
