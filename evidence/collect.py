@@ -55,6 +55,15 @@ class PurposeNotInForce(SourceDisabled):
     """The source's purpose is missing, unapproved, retired or past its review: it may not collect."""
 
 
+def purpose_refusal(source: Source) -> str | None:
+    """Why ``source`` may not collect under its purpose now, or None."""
+    try:
+        purpose_in_force(source)
+    except PurposeNotInForce as exc:
+        return str(exc)
+    return None
+
+
 def purpose_in_force(source: Source) -> Purpose:
     """The purpose version ``source`` collects under now; raises PurposeNotInForce saying why not."""
     name = source.purpose.name if source.purpose_id is not None and source.purpose is not None else None
@@ -544,6 +553,7 @@ def describe(run: CollectionRun) -> str:
 
 
 __all__ = [
+    "PurposeNotInForce",
     "Rederived",
     "SourceBusy",
     "SourceDisabled",
@@ -553,6 +563,8 @@ __all__ = [
     "due_sources",
     "enqueue_due",
     "estimate_reads",
+    "purpose_in_force",
+    "purpose_refusal",
     "rederive",
     "request_collection",
     "set_enabled",

@@ -115,3 +115,16 @@ def test_a_file_import_runs_only_under_an_approved_default_purpose(cast, oscar, 
     purposes.approve(purposes.DEFAULT_PURPOSE, actor=oscar)
     summary = import_posts(path)
     assert CollectionRun.objects.get(pk=summary.run_id).purpose == purposes.current(purposes.DEFAULT_PURPOSE)
+
+
+def test_collect_now_on_the_sources_page_is_refused_naming_the_purpose(client, cast):
+    from django.urls import reverse
+
+    purposes.record_purpose(TERMS, actor=cast["olivia"])
+    source = Source.objects.create(
+        name="s", platform="x", connector="x_search", query="#a", purpose=Purpose.objects.get()
+    )
+    client.force_login(cast["olivia"])
+    response = client.post(reverse("evidence-collect", args=[source.pk]), follow=True)
+    assert "Not queued: collecting s refused: purpose &#x27;Conduct&#x27; is not approved" in response.text
+    assert Source.objects.get(pk=source.pk).queued_at is None
