@@ -39,6 +39,12 @@ def fake(clock, monkeypatch):
 
 
 @pytest.fixture
+def _default_approved(oscar):
+    purposes.default_purpose()
+    purposes.approve(purposes.DEFAULT_PURPOSE, actor=oscar)
+
+
+@pytest.fixture
 def oscar(cast):
     return create_user("oscar", "operator", password="x")
 
@@ -128,3 +134,19 @@ def test_collect_now_on_the_sources_page_is_refused_naming_the_purpose(client, c
     response = client.post(reverse("evidence-collect", args=[source.pk]), follow=True)
     assert "Not queued: collecting s refused: purpose &#x27;Conduct&#x27; is not approved" in response.text
     assert Source.objects.get(pk=source.pk).queued_at is None
+
+
+@pytest.mark.usefixtures("_default_approved")
+def test_the_purposes_page_shows_the_sources_and_runs_under_each(client, cast):
+    from django.urls import reverse
+
+    default = Purpose.objects.get(name=purposes.DEFAULT_PURPOSE)
+    source = Source.objects.create(name="x search", platform="x", connector="x_search", query="#a", purpose=default)
+    for _ in range(3):
+        CollectionRun.objects.create(source=source, connector="x_search", connector_version="1",
+                                     started_at=default.created_at, purpose=default)  # fmt: skip
+    client.force_login(cast["otto"])
+    page = client.get(reverse("oversight-purposes")).text
+
+    row = page.split(f'id="purpose-{default.pk}"')[1].split("</tr>")[0]
+    assert "x search" in row and '<td class="num">3</td>' in row

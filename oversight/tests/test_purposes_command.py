@@ -89,9 +89,3 @@ def test_an_unknown_user_or_purpose_is_named(cast):
         _run("add", "Conduct", "--by", "nobody", *ADD)
     with pytest.raises(CommandError, match="no purpose 'Missing'"):
         _run("approve", "Missing", "--by", "olivia")
-
-
-def test_it_is_an_assay_subcommand():
-    from assay.__main__ import COMMANDS
-
-    assert COMMANDS["purposes"] == ("oversight", "purposes")

@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from evidence.models import CollectionRun, Source
 from oversight import purposes
 from oversight.models import AuditEvent, Purpose
 from oversight.purposes import DEFAULT_PURPOSE
@@ -33,16 +32,12 @@ def _as(client: Client, cast, name: str) -> Client:
 @pytest.mark.parametrize("name", ["otto", "olivia", "lena"])
 def test_oversight_operators_and_leads_see_purposes_in_full(client, cast, name):
     default = Purpose.objects.get(name=DEFAULT_PURPOSE)
-    source = Source.objects.create(name="x search", platform="x", connector="x_search", query="#a", purpose=default)
-    for _ in range(3):
-        CollectionRun.objects.create(source=source, connector="x_search", connector_version="1",
-                                     started_at=default.created_at, purpose=default)  # fmt: skip
 
     page = _as(client, cast, name).get(reverse("oversight-purposes")).text
 
     row = page.split(f'id="purpose-{default.pk}"')[1].split("</tr>")[0]
     assert DEFAULT_PURPOSE in row and "Art. 6(1)(f) legitimate interests" in row and "in force" in row
-    assert "test-approver" in row and "x search" in row and '<td class="num">3</td>' in row
+    assert "test-approver" in row and "migration" in row
 
 
 def test_reviewers_may_not_see_or_change_purposes(client, cast):
