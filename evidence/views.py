@@ -85,6 +85,7 @@ def show_source(request: HttpRequest, source_id: int) -> HttpResponse:
         "runs": runs,
         "can_collect": Role.OPERATOR in request_roles(request),
         "refresh": bool(source.queued_at) or running,
+        "purpose_refusal": purpose_refusal(source),
     }
     return render(request, "evidence/source.html", context)
 

@@ -134,6 +134,10 @@ def test_collect_now_on_the_sources_page_is_refused_naming_the_purpose(client, c
     response = client.post(reverse("evidence-collect", args=[source.pk]), follow=True)
     assert "Not queued: collecting s refused: purpose &#x27;Conduct&#x27; is not approved" in response.text
     assert Source.objects.get(pk=source.pk).queued_at is None
+    page = client.get(reverse("evidence-source", args=[source.pk])).text
+    assert (
+        "Conduct — <strong>does not collect: collecting s refused: purpose &#x27;Conduct&#x27; is not approved" in page
+    )
 
 
 @pytest.mark.usefixtures("_default_approved")
