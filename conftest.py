@@ -31,6 +31,47 @@ def _fast_hashing(settings: Any, tmp_path: Any) -> None:
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _purpose_in_force(request: pytest.FixtureRequest) -> None:
+    """Sources collect only under an approved, current purpose (oversight/purposes.py): every test
+    database starts with the default purpose approved, as the demo does. Tests of refusals mark
+    themselves ``no_default_purpose`` and record their own."""
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker is not None:
+        request.getfixturevalue("db")
+    else:
+        return
+    if request.node.get_closest_marker("no_default_purpose"):
+        return
+    from django.utils import timezone
+
+    from oversight.models import Purpose
+    from oversight.purposes import DEFAULT_PURPOSE, DEFAULT_TERMS
+
+    # Test data, like the review world: set directly, so no test's audit trail starts with it.
+    purpose, _ = Purpose.objects.get_or_create(name=DEFAULT_PURPOSE, version=1, defaults=DEFAULT_TERMS)
+    if not purpose.approved:
+        purpose.approved_by, purpose.approved_at = "test-approver", timezone.now()
+        purpose.save(update_fields=["approved_by", "approved_at"])
+
+
+@pytest.fixture
+def probabilistic_purpose(db: Any) -> Any:
+    """The default purpose, approved and covering probabilistic matching with a (fictional) DPIA."""
+    from datetime import date
+
+    from oversight.models import Purpose
+    from oversight.purposes import DEFAULT_PURPOSE
+
+    Purpose.objects.filter(name=DEFAULT_PURPOSE).update(
+        probabilistic=True, dpia_reference="DPIA-TEST-1", dpia_date=date(2026, 1, 5)
+    )
+    return Purpose.objects.get(name=DEFAULT_PURPOSE, version=1)
+
+
 @pytest.fixture
 def cast(db: Any) -> dict[str, Any]:
     """The fixed cast, created through the same service as `assay createuser`."""

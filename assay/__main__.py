@@ -41,6 +41,7 @@ COMMANDS: dict[str, _Sub] = {
     "audit": _Sub("oversight", "audit"),
     "oversight-report": _Sub("oversight", "oversight_report"),
     "retention": _Sub("oversight", "retention"),
+    "purposes": _Sub("oversight", "purposes"),
     "subject-access": _Sub("register", "subject_access"),
     "erase": _Sub("register", "erase"),
 }

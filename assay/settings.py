@@ -80,6 +80,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Linkage policy: "declared" (only identifiers the member gave us) or "probabilistic"
 # (Splink over names, places and handles; only where the organisation's DPIA allows it).
 LINKAGE_POLICY = env_str("ASSAY_LINKAGE_POLICY", "declared")
+# The recorded purpose linkage runs under; probabilistic linking needs it approved, covering
+# probabilistic matching and carrying a DPIA reference (oversight/purposes.py).
+LINKAGE_PURPOSE = env_str("ASSAY_LINKAGE_PURPOSE", "Conduct review under the published rulebook")
 # Proposals below this match probability are not shown to reviewers; choose it from `assay linkage evaluate`.
 LINKAGE_THRESHOLD = float(env_str("ASSAY_LINKAGE_THRESHOLD", "0.8"))
 # "duckdb" (default, in-process) or "spark" (needs the spark extra) for the Splink model.

@@ -9,18 +9,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from criteria.models import RuleSet
 from criteria.services import RuleSpec, approve, create_draft, run_rules
 from demo import generator
 from evidence.services import import_posts
 from linkage.services import run_linkage
+from oversight import purposes
+from oversight.lawful_basis import DEFAULT_BASIS, DEFAULT_DESCRIPTION, DEFAULT_PURPOSE
+from oversight.models import Purpose
 from oversight.roles import Role
 from oversight.services import create_user
 from register.services import import_register
@@ -75,6 +80,26 @@ def _ruleset(users: dict[str, Any]) -> RuleSet:
         RULESET_NAME, specs, author=users["operator"], description="The demo organisation's published rulebook."
     )
     return approve(draft, approver=users["lead"])
+
+
+def _purpose(users: dict[str, Any]) -> Purpose:
+    """The demo organisation's purpose, recorded by the operator and approved by the lead; its
+    (fictional) DPIA covers probabilistic matching."""
+    current = purposes.current(DEFAULT_PURPOSE)
+    if current is not None and current.probabilistic and purposes.refusal(DEFAULT_PURPOSE, probabilistic=True) is None:
+        return current
+    today = timezone.now().date()
+    terms = purposes.PurposeTerms(
+        name=DEFAULT_PURPOSE,
+        description=DEFAULT_DESCRIPTION,
+        lawful_basis=DEFAULT_BASIS,
+        review_due=today + timedelta(days=365),
+        probabilistic=True,
+        dpia_reference="DPIA-DEMO-1 (fictional)",
+        dpia_date=today,
+    )
+    recorded = purposes.record_purpose(terms, actor=users["operator"])
+    return purposes.approve(recorded.name, actor=users["lead"], version=recorded.version)
 
 
 def _assign_to_reviewer(users: dict[str, Any]) -> int:
@@ -160,12 +185,15 @@ def run_demo(
         f"register: {reg.created} created, {reg.updated} updated, {reg.unchanged} unchanged, "
         f"{reg.quarantined} quarantined"
     )
+    with transaction.atomic():
+        users = _users(report)
+        purpose = _purpose(users)
+    report.lines.append(f"purpose: {purpose}, {purpose.get_lawful_basis_display()}, approved by {purpose.approved_by}")
     posts = import_posts(files.posts_ndjson, progress=bar("posts", files.posts_ndjson.stat().st_size))
     report.lines.append(
         f"posts: {posts.imported} imported, {posts.duplicates} duplicate, {posts.quarantined} quarantined"
     )
     with transaction.atomic():
-        users = _users(report)
         ruleset = _ruleset(users)
     report.lines.append(f"rule set: {ruleset.name} v{ruleset.version}, approved by {ruleset.approved_by}")
     scan = run_rules(progress=bar("rules", None))

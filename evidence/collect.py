@@ -32,6 +32,8 @@ from evidence.connectors.page import Connector, Page, Query
 from evidence.connectors.x import XSearch
 from evidence.models import CollectionRun, Exchange, Post, Source
 from evidence.services import _mark_deleted, _save_exchange, _upsert_accounts, quarantine, store_page
+from oversight import purposes
+from oversight.models import Purpose
 from oversight.services import record as audit
 
 LEASE = timedelta(minutes=30)  # a run whose process has not been heard of for this long is abandoned
@@ -47,6 +49,28 @@ class SourceBusy(Exception):
 
 class SourceDisabled(Exception):
     """The source is disabled; enable it to collect."""
+
+
+class PurposeNotInForce(SourceDisabled):
+    """The source's purpose is missing, unapproved, retired or past its review: it may not collect."""
+
+
+def purpose_refusal(source: Source) -> str | None:
+    """Why ``source`` may not collect under its purpose now, or None."""
+    try:
+        purpose_in_force(source)
+    except PurposeNotInForce as exc:
+        return str(exc)
+    return None
+
+
+def purpose_in_force(source: Source) -> Purpose:
+    """The purpose version ``source`` collects under now; raises PurposeNotInForce saying why not."""
+    name = source.purpose.name if source.purpose_id is not None and source.purpose is not None else None
+    try:
+        return purposes.in_force(name, what=f"collecting {source.name}")
+    except purposes.PurposeError as exc:
+        raise PurposeNotInForce(str(exc)) from None
 
 
 def _owner() -> str:
@@ -97,6 +121,7 @@ def _claim(source: Source, trigger: str) -> tuple[CollectionRun, bool]:
         locked = Source.objects.select_for_update().get(pk=source.pk)
         if not locked.enabled:
             raise SourceDisabled(f"{source.name} is disabled; enable it with `assay sources enable {source.name}`")
+        purpose = purpose_in_force(locked)
         # Rechecks are runs of the source too, but never what a collection resumes.
         latest = locked.runs.exclude(connector__in=registry.RECHECK_SPECS).order_by("-pk").first()
         if latest is not None and latest.status == CollectionRun.Status.RUNNING and not _abandoned(latest, now):
@@ -105,8 +130,9 @@ def _claim(source: Source, trigger: str) -> tuple[CollectionRun, bool]:
         if latest is not None and (latest.status == CollectionRun.Status.RUNNING or _resumable(latest, locked)):
             latest.status, latest.error, latest.stop_action, latest.resume_after = "running", "", "", None
             latest.owner, latest.heartbeat_at, latest.finished_at = _owner(), now, None
+            latest.purpose = purpose
             latest.save(update_fields=["status", "error", "stop_action", "resume_after", "owner", "heartbeat_at",
-                                       "finished_at"])  # fmt: skip
+                                       "finished_at", "purpose"])  # fmt: skip
             return latest, True
         since, until = _window(locked, now)
         run = CollectionRun.objects.create(
@@ -120,6 +146,7 @@ def _claim(source: Source, trigger: str) -> tuple[CollectionRun, bool]:
             trigger=trigger,
             owner=_owner(),
             heartbeat_at=now,
+            purpose=purpose,
         )
         return run, False
 
@@ -184,14 +211,22 @@ def collect(
 ) -> CollectionRun:
     """Run ``source`` once (resuming its interrupted or stopped run), page by page; return the run.
 
-    Raises :class:`SourceBusy` or :class:`SourceDisabled` before starting; anything the platform
-    says ends the run with a status and message instead of raising. Unexpected errors mark the run
-    failed (its cursor still valid) and are raised.
+    Raises :class:`SourceBusy`, :class:`SourceDisabled` or :class:`PurposeNotInForce` before
+    starting; anything the platform says ends the run with a status and message instead of
+    raising. Unexpected errors mark the run failed (its cursor still valid) and are raised.
     """
     spec = registry.spec_for(source.connector)
     run, resumed = _claim(source, trigger)
     ctx = _Context(source, run, spec, on_page)
-    audit("collection.run_started", actor=actor, obj=run, source=source.name, resumed=resumed, trigger=trigger)
+    audit(
+        "collection.run_started",
+        actor=actor,
+        obj=run,
+        source=source.name,
+        resumed=resumed,
+        trigger=trigger,
+        purpose=str(run.purpose),
+    )
     try:
         credential = registry.read_credential(source)
         connector = spec.build(source, credential, _client_options(run, options))
@@ -331,9 +366,15 @@ def add_source(
     spending_cap: int | None = None,
     options: dict[str, Any] | None = None,
     actor: Any = None,
+    purpose: str = purposes.DEFAULT_PURPOSE,
 ) -> Source:
-    """Create a source after checking it can be collected as described; raises ConfigError if not."""
+    """Create a source after checking it can be collected as described; raises ConfigError if not.
+
+    ``purpose`` names the recorded purpose it collects for; it may be still awaiting approval
+    (collection waits for it) but not retired or unknown.
+    """
     spec = registry.spec_for(connector)
+    recorded = source_purpose(purpose)
     if not name.strip() or Source.objects.filter(name=name).exists():
         raise registry.ConfigError(f"a source needs a new, non-empty name; {name!r} is taken or empty")
     if not query.strip():
@@ -359,12 +400,23 @@ def add_source(
         credential_env=credential_env,
         spending_cap=spending_cap,
         options=options or {},
+        purpose=recorded,
     )
     with transaction.atomic():
         source.full_clean()
         source.save()
-        audit("source.added", actor=actor, obj=source, name=name, connector=connector, query=query)
+        audit("source.added", actor=actor, obj=source, name=name, connector=connector, query=query, purpose=purpose)
     return source
+
+
+def source_purpose(name: str) -> Purpose:
+    """The purpose a source is to name: known (the default one is recorded when first named) and not retired."""
+    found = purposes.default_purpose() if name == purposes.DEFAULT_PURPOSE else purposes.newest(name)
+    if found is None:
+        raise registry.ConfigError(f"--purpose {name!r}: no such purpose; record it with `assay purposes add`")
+    if found.retired_at is not None:
+        raise registry.ConfigError(f"--purpose {name!r}: the purpose is retired")
+    return found
 
 
 def set_enabled(source: Source, enabled: bool, *, actor: Any = None) -> None:
@@ -501,6 +553,7 @@ def describe(run: CollectionRun) -> str:
 
 
 __all__ = [
+    "PurposeNotInForce",
     "Rederived",
     "SourceBusy",
     "SourceDisabled",
@@ -510,6 +563,8 @@ __all__ = [
     "due_sources",
     "enqueue_due",
     "estimate_reads",
+    "purpose_in_force",
+    "purpose_refusal",
     "rederive",
     "request_collection",
     "set_enabled",

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncMonth
 from evidence.models import Account, CollectionRun, Platform, Post, Quarantine, Source
 from evidence.registry import RECHECK_SPECS
 from oversight.figures import Table, Value, figure
+from oversight.lawful_basis import LAWFUL_BASES
 
 _PLATFORMS = dict(Platform.choices)
 
@@ -138,3 +139,41 @@ def deletions_by_month() -> Value:
         .order_by("month")
     )
     return Table(("Month", "Posts reported deleted"), tuple((f"{r['month']:%Y-%m}", r["n"]) for r in rows))
+
+
+@figure(
+    "evidence.sources_by_purpose",
+    section="collection",
+    label="Sources by purpose",
+    help="The recorded purpose and lawful basis each source collects under (a source collects only while "
+    "its purpose is approved by a second person, not retired and not past its review date), "
+    "and the collection runs made under each purpose.",
+    order=15,
+)
+def sources_by_purpose() -> Value:
+    runs = dict(
+        CollectionRun.objects.filter(purpose__isnull=False)
+        .values("purpose__name")
+        .annotate(n=Count("pk"))
+        .values_list("purpose__name", "n")
+    )
+    counted = (
+        Source.objects.values("purpose__name", "purpose__lawful_basis")
+        .annotate(n=Count("pk"), enabled=Count("pk", filter=Q(enabled=True)))
+        .order_by()
+    )
+    rows = sorted(counted, key=lambda r: (r["purpose__name"] is None, r["purpose__name"] or ""))  # none last
+    return Table(
+        ("Purpose", "Lawful basis", "Sources", "Enabled", "Collection runs"),
+        tuple(
+            (
+                r["purpose__name"] or "(none recorded)",
+                LAWFUL_BASES.get(r["purpose__lawful_basis"] or "", ""),
+                r["n"],
+                r["enabled"],
+                runs.get(r["purpose__name"], 0),
+            )
+            for r in rows
+        ),
+        label_columns=2,
+    )

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import models
 
+from oversight.models import Purpose
+
 
 class Platform(models.TextChoices):
     X = "x", "X"
@@ -50,6 +52,13 @@ class Source(models.Model):
     options = models.JSONField(default=dict, blank=True, help_text="connector options (page_size, full_archive, …)")
     next_run_at = models.DateTimeField(null=True, blank=True, help_text="when the worker next collects it")
     queued_at = models.DateTimeField(null=True, blank=True, help_text="a collection job is waiting for a worker")
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="sources",
+        help_text="the recorded purpose it collects for; it collects only while that purpose is approved and current",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -90,6 +99,14 @@ class CollectionRun(models.Model):
     resume_after = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="collection_runs",
+        help_text="the purpose version the run collected under",
+    )
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.source}"

@@ -29,6 +29,7 @@ from evidence.connectors.base import AccountRecord, Record, Rejected
 from evidence.connectors.http import Exchange as HttpExchange
 from evidence.connectors.page import Deletion, Derived, Page, Skipped
 from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Platform, Post, Quarantine, Source
+from oversight import purposes
 from oversight.services import record as audit
 
 BATCH_SIZE = 5000  # posts per transaction (and checkpoint) of a file import
@@ -80,7 +81,7 @@ def file_sha256(path: Path) -> str:
 def _file_source(connector: str) -> Source:
     source, _ = Source.objects.get_or_create(
         name=f"file import ({connector})",
-        defaults={"platform": Platform.FILE, "connector": connector, "query": ""},
+        defaults={"platform": Platform.FILE, "connector": connector, "query": "", "purpose": purposes.default_purpose},
     )
     return source
 
@@ -473,6 +474,8 @@ def store_page(run: CollectionRun, page: Page, *, origin: str, deletion_platform
 def _open_run(path: Path, digest: str, connector: str, version: str) -> tuple[CollectionRun, int]:
     """Resume an interrupted run of this exact file, or start a new one."""
     source = _file_source(connector)
+    name = source.purpose.name if source.purpose is not None else None
+    purpose = purposes.in_force(name, what=f"importing {path}")
     interrupted = (
         CollectionRun.objects.filter(source=source, input_sha256=digest, status=CollectionRun.Status.RUNNING)
         .order_by("-pk")
@@ -489,6 +492,7 @@ def _open_run(path: Path, digest: str, connector: str, version: str) -> tuple[Co
         started_at=timezone.now(),
         cursor={"line": 0},
         trigger="cli",
+        purpose=purpose,
     )
     return run, 0
 

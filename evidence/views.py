@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from evidence.collect import request_collection
+from evidence.collect import purpose_refusal, request_collection
 from evidence.models import CollectionRun, Source
 from evidence.registry import RECHECK_SPECS
 from oversight.roles import Role, request_roles
@@ -85,6 +85,7 @@ def show_source(request: HttpRequest, source_id: int) -> HttpResponse:
         "runs": runs,
         "can_collect": Role.OPERATOR in request_roles(request),
         "refresh": bool(source.queued_at) or running,
+        "purpose_refusal": purpose_refusal(source),
     }
     return render(request, "evidence/source.html", context)
 
@@ -108,8 +109,11 @@ def collect_now(request: HttpRequest, source_id: int) -> HttpResponse:
     source = _get_source_for_user(request, source_id)
     if Role.OPERATOR not in request_roles(request):
         raise PermissionDenied("only operators start collections")
+    refused = purpose_refusal(source)
     if not source.enabled:
         messages.error(request, f"{source.name} is disabled; enable it before collecting.")
+    elif refused:
+        messages.error(request, f"Not queued: {refused}.")
     elif request_collection(source, actor=request.user):
         messages.success(request, f"Collection of {source.name} queued; a worker will start it shortly.")
     else:

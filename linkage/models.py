@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from evidence.models import Account
+from oversight.models import Purpose
 from register.models import Member
 
 
@@ -38,6 +39,14 @@ class LinkageRun(models.Model):
     proposals_created = models.PositiveIntegerField(default=0)
     accounts_through = models.BigIntegerField(
         default=0, help_text="highest Account id the model has considered (incremental linking)"
+    )
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="linkage_runs",
+        help_text="the purpose version it ran under (declared linking runs without one)",
     )
 
     def __str__(self) -> str:

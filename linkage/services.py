@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from evidence.models import Account
 from linkage.models import Link, LinkageRun, TrainedModel
+from oversight import purposes
+from oversight.models import Purpose
 from oversight.services import record as audit
 from register.importers import normalise_handle
 from register.models import DeclaredIdentifier, Member
@@ -34,7 +36,20 @@ BATCH_SIZE = 5000
 
 
 class LinkagePolicyError(ValueError):
-    """ASSAY_LINKAGE_POLICY names no known policy."""
+    """ASSAY_LINKAGE_POLICY names no known policy, or no purpose in force allows it."""
+
+
+def _purpose_for(policy: str) -> Purpose | None:
+    """The purpose version this run records; probabilistic matching refuses without one that covers it."""
+    name = settings.LINKAGE_PURPOSE
+    if policy != "probabilistic":
+        return purposes.current(name) if purposes.refusal(name) is None else None
+    try:
+        return purposes.in_force(name, probabilistic=True, what="probabilistic linking")
+    except purposes.PurposeError as exc:
+        raise LinkagePolicyError(
+            f"{exc} (ASSAY_LINKAGE_PURPOSE={name!r}; declared linking still runs with ASSAY_LINKAGE_POLICY=declared)"
+        ) from None
 
 
 @dataclass
@@ -119,9 +134,12 @@ def run_linkage(
     policy = policy or settings.LINKAGE_POLICY
     if policy not in POLICIES:
         raise LinkagePolicyError(f"ASSAY_LINKAGE_POLICY={policy!r}: choose one of {', '.join(POLICIES)}")
+    purpose = _purpose_for(policy)
     summary = LinkSummary(policy=policy)
     with transaction.atomic():
-        run = LinkageRun.objects.create(policy=policy, model_version=DECLARED_MODEL_VERSION, started_at=timezone.now())
+        run = LinkageRun.objects.create(
+            policy=policy, model_version=DECLARED_MODEL_VERSION, started_at=timezone.now(), purpose=purpose
+        )
         summary.declared_links = link_declared(run, progress)
     if policy == "probabilistic":
         # Declared links are certain: they are the first labels the model learns from.
@@ -143,6 +161,7 @@ def run_linkage(
             obj=run,
             policy=policy,
             model_version=run.model_version,
+            purpose=str(purpose) if purpose else "",
             links_created=summary.declared_links,
             proposals_created=summary.proposals,
         )

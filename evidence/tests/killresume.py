@@ -56,7 +56,20 @@ def migrated(directory: Path) -> Path:
     """A data directory whose database has every migration applied (``assay`` applies them on start)."""
     directory.mkdir(parents=True, exist_ok=True)
     run(directory, "sources", "list")
+    approve_purpose(directory)
     return directory / DB
+
+
+PURPOSE = "Conduct review under the published rulebook"
+
+
+def approve_purpose(directory: Path) -> None:
+    """Record and approve (two operators) the purpose the sources collect under."""
+    for name in ("olivia", "oscar"):
+        run(directory, "createuser", name, "--role", "operator")
+    run(directory, "purposes", "add", PURPOSE, "--by", "olivia", "--description", "conduct review",
+        "--basis", "legitimate_interests", "--review-due", "2099-01-01")  # fmt: skip
+    run(directory, "purposes", "approve", PURPOSE, "--by", "oscar")
 
 
 def prepare(template: Path, *data_dirs: Path) -> None:

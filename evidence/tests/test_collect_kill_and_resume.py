@@ -94,7 +94,7 @@ def _add_source(template: Path, data_dir: Path, name: str, connector: str, query
                 until: str, options: dict[str, Any]) -> None:  # fmt: skip
     kr.prepare(template, data_dir)
     args = ["sources", "add", name, "--connector", connector, "--query", query, "--base-url", base_url,
-            "--since", SINCE, "--until", until]  # fmt: skip
+            "--since", SINCE, "--until", until, "--purpose", kr.PURPOSE]  # fmt: skip
     for key, value in options.items():
         args += ["--option", f"{key}={json.dumps(value)}"]
     kr.run(data_dir, *args)

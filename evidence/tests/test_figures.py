@@ -82,3 +82,16 @@ def test_accounts_are_people_so_a_small_platform_is_suppressed(collected):
     )
     # sources and posts are not people: shown as they are
     assert _value("evidence.sources", 5).rows == (("Mastodon", 1, 1), ("X", 2, 1))
+
+
+def test_sources_by_purpose_with_their_lawful_basis_and_runs(collected):
+    from oversight.purposes import DEFAULT_PURPOSE, current
+
+    purpose = current(DEFAULT_PURPOSE)
+    Source.objects.filter(name__in=["x search", "x off"]).update(purpose=purpose)
+    CollectionRun.objects.filter(connector="x_search").update(purpose=purpose)
+
+    assert _value("evidence.sources_by_purpose").rows == (
+        (DEFAULT_PURPOSE, "Art. 6(1)(f) legitimate interests", 2, 1, 1),
+        ("(none recorded)", "", 1, 1, 0),
+    )

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from evidence.tests import killresume as kr
+
 pytestmark = pytest.mark.slow
 
 POSTS = 120_000
@@ -78,6 +80,9 @@ def test_sigkill_mid_import_then_rerun_equals_an_uninterrupted_import(tmp_path: 
     source = tmp_path / "posts.ndjson"
     _write_posts(source)
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+    for data_dir in (killed_dir, clean_dir):
+        data_dir.mkdir()
+        kr.approve_purpose(data_dir)
 
     proc = _assay(killed_dir, "import-posts", str(source))
     deadline = time.monotonic() + 120

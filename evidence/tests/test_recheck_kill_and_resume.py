@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from evidence.tests import killresume as kr
 from evidence.tests.fakes import x
 from evidence.tests.fakes.x_compliance import JOBS, UPLOAD, XRecheckFake
 
@@ -56,7 +57,10 @@ def test_sigkill_while_polling_a_compliance_job_then_rerun_polls_the_same_job(tm
     db = data_dir / "assay.sqlite3"
     fake = XRecheckFake(n=60, polls_to_complete=10**6)
     with fake:
-        _run(data_dir, "sources", "add", "x-live", "--connector", "x_search", "--query", "#examplehashtag",
+        data_dir.mkdir(parents=True, exist_ok=True)
+        kr.approve_purpose(data_dir)
+        _run(data_dir, "sources", "add", "x-live", "--purpose", kr.PURPOSE, "--connector", "x_search",
+             "--query", "#examplehashtag",
              "--base-url", fake.base_url, "--since", "2025-12-01T00:00:00Z", "--until", "2026-01-01T09:00:00Z",
              "--option", "page_size=20", "--option", "compliance_poll_seconds=0.05",
              "--option", "compliance_max_polls=100000")  # fmt: skip

@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from evidence.models import CollectionRun, Quarantine, Source
 from oversight.models import AuditEvent
+from oversight.purposes import default_purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,9 @@ STARTED = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
 def _source(name: str, **run: object) -> Source:
-    source = Source.objects.create(name=name, platform="x", connector="x_search", query=f"#{name}", every_minutes=60)
+    source = Source.objects.create(
+        name=name, platform="x", connector="x_search", query=f"#{name}", every_minutes=60, purpose=default_purpose()
+    )
     defaults = {"connector": "x_search", "connector_version": "1", "started_at": STARTED, "status": "done"}
     CollectionRun.objects.create(source=source, **{**defaults, **run})
     return source

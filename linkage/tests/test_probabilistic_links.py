@@ -15,7 +15,7 @@ from django.db import connection
 from evidence.models import Account
 from linkage import services
 from linkage.model import AccountRecord
-from linkage.models import Link, TrainedModel
+from linkage.models import Link, LinkageRun, TrainedModel
 from linkage.synth import Dataset, generate
 from register.models import DeclaredIdentifier, Member
 
@@ -62,16 +62,17 @@ def data() -> Dataset:
 
 
 @pytest.fixture
-def loaded(data: Dataset, settings) -> Dataset:
+def loaded(data: Dataset, settings, probabilistic_purpose) -> Dataset:
     settings.LINKAGE_THRESHOLD = 0.8
     _load(data)
     return data
 
 
-def test_the_probabilistic_policy_proposes_links_with_their_evidence(loaded: Dataset):
+def test_the_probabilistic_policy_proposes_links_with_their_evidence(loaded: Dataset, probabilistic_purpose):
     summary = services.run_linkage(policy="probabilistic")
 
     assert summary.declared_links > 0 and summary.proposals > 0
+    assert LinkageRun.objects.get().purpose == probabilistic_purpose
     proposals = Link.objects.filter(method="probabilistic")
     assert all(p.status == "proposed" and p.probability >= 0.8 for p in proposals)
     right = sum(loaded.truth.get(p.account_id) == p.member_id for p in proposals)

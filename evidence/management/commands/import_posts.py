@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from evidence.models import Platform
 from evidence.services import FORMATS, ImportFileError, import_posts
 from oversight.console import progress_bar
+from oversight.lawful_basis import PurposeError
 
 
 class Command(BaseCommand):
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                         mapping=mapping,
                         record_platform=options["platform"],
                     )
-            except (ImportFileError, OSError) as exc:
+            except (ImportFileError, OSError, PurposeError) as exc:
                 self.stderr.write(f"assay import-posts: {exc}")
                 failed = True
                 continue

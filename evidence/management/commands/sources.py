@@ -16,6 +16,7 @@ from evidence.collect import add_source, estimate_reads, set_enabled
 from evidence.connectors.http import ClientOptions, CollectionStopped
 from evidence.models import CollectionRun, Source
 from evidence.registry import SPECS, ConfigError
+from oversight.purposes import refusal as purpose_refusal
 
 
 def _when(value: str) -> datetime:
@@ -46,6 +47,9 @@ class Command(BaseCommand):
         add.add_argument("name")
         add.add_argument("--connector", required=True, choices=sorted(SPECS))
         add.add_argument("--query", required=True, help="platform query; a page id for Facebook; a path for files")
+        add.add_argument(
+            "--purpose", required=True, metavar="NAME", help="the recorded purpose it collects for (assay purposes)"
+        )
         add.add_argument("--base-url", default="", help="API base URL or Mastodon instance")
         add.add_argument("--since", type=_when, help="window start, ISO 8601 with zone")
         add.add_argument("--until", type=_when, help="window end, ISO 8601 with zone (default: now, at each run)")
@@ -92,10 +96,15 @@ class Command(BaseCommand):
                 credential_env=options["credential_env"],
                 spending_cap=options["spending_cap"],
                 options=dict(options["option"]),
+                purpose=options["purpose"],
             )
         except (ConfigError, ValidationError) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{source.name}: added ({source.connector}, {source.platform})")
+        self.stdout.write(
+            f"{source.name}: added ({source.connector}, {source.platform}) for purpose {options['purpose']!r}"
+        )
+        if (problem := purpose_refusal(options["purpose"])) is not None:
+            self.stdout.write(f"{source.name}: will not collect yet: {problem}")
 
     def _estimate(self, name: str, client_options: ClientOptions | None) -> None:
         source = Source.objects.filter(name=name).first()
