@@ -31,6 +31,37 @@ def _fast_hashing(settings: Any, tmp_path: Any) -> None:
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _verified_logins(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test login (``client.force_login``, ``client.login``, the browser's login form) passes the second factor.
+
+    The one mechanism that keeps the suite signing in as staff do, with ``ASSAY_REQUIRE_2FA`` on: a
+    ``user_logged_in`` receiver gives the person a confirmed TOTP device (if they have none) and marks the
+    session verified with it, as ``django_otp.login`` does. Tests of the second-factor step itself are marked
+    ``@pytest.mark.second_factor`` and get plain, unverified logins.
+    """
+    if request.node.get_closest_marker("second_factor"):
+        yield
+        return
+    from django.contrib.auth.signals import user_logged_in
+
+    def verify(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+        request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+    user_logged_in.connect(verify, dispatch_uid=_VERIFY_UID)
+    yield
+    user_logged_in.disconnect(dispatch_uid=_VERIFY_UID)
+
+
+_VERIFY_UID = "assay-tests-verified-login"
+
+
 @pytest.fixture
 def cast(db: Any) -> dict[str, Any]:
     """The fixed cast, created through the same service as `assay createuser`."""
