@@ -37,6 +37,7 @@ COMMANDS: dict[str, _Sub] = {
     "serve": _Sub("review", "serve"),
     "notices": _Sub("review", "notices"),
     "createuser": _Sub("oversight", "createuser"),
+    "users": _Sub("oversight", "users"),
     "audit": _Sub("oversight", "audit"),
     "oversight-report": _Sub("oversight", "oversight_report"),
     "retention": _Sub("oversight", "retention"),
