@@ -28,7 +28,7 @@ RECOVERY_CODES = 10
 
 
 def has_device(user: Any) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def pending_device(user: Any) -> TOTPDevice:
@@ -123,6 +123,18 @@ def verify(user: Any, token: str) -> Outcome:
     return Outcome(error=blocked or wrong)
 
 
+def issue_device(user: Any, *, actor: Any = None) -> tuple[str, list[str]]:
+    """Give a person a confirmed authenticator and recovery codes at once (the demo's users); audited.
+
+    Returns the secret (as typed into an app) and the recovery codes, for printing once.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        codes = new_recovery_codes(user)
+        record(ENROLLED, actor=actor, obj=user, device="totp", recovery_codes=len(codes), issued=True)
+    return secret_text(device), codes
+
+
 def reset_devices(username: str, *, actor: Any = None) -> int:
     """Remove every device of a person (lost phone): they enrol again at their next sign-in. Audited."""
     from django.contrib.auth import get_user_model
@@ -136,7 +148,7 @@ def reset_devices(username: str, *, actor: Any = None) -> int:
         removed = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
         removed += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
         record(RESET, actor=actor, obj=user, username=username, devices_removed=removed)
-    return removed
+    return int(removed)
 
 
 def status(user: Any) -> str:
