@@ -68,6 +68,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """The recovery codes, shown once straight after enrolment."""
     codes = request.session.pop(_CODES_KEY, None)
+    target = _next(request)
+    request.session.pop(_NEXT_KEY, None)
     if not codes:
-        return redirect(_next(request))
-    return render(request, "registration/recovery_codes.html", {"codes": codes, "next": _next(request)})
+        return redirect(target)
+    return render(request, "registration/recovery_codes.html", {"codes": codes, "next": target})
