@@ -116,8 +116,9 @@ def test_first_sign_in_enrols_shows_ten_codes_once_then_opens_the_queue(client: 
     assert response["Location"] == "/login/recovery-codes/"
     page = client.get("/login/recovery-codes/").content.decode()
     codes = re.findall(r"<li><code>(\w+)</code></li>", page)
+    assert 'href="/review/"' in page  # then on to where they were going
     assert len(codes) == 10
-    assert client.get("/login/recovery-codes/")["Location"] == "/review/"  # shown once
+    assert client.get("/login/recovery-codes/").status_code == 302  # shown once
     assert client.get("/review/").status_code == 200
     assert actions() == ["auth.device_enrolled"]
 
@@ -180,14 +181,18 @@ def test_a_recovery_code_works_once(cast: dict[str, Any]) -> None:
 def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(client: Client, cast: dict[str, Any]) -> None:
     from io import StringIO
 
-    enrolled(cast["rita"])
+    _, codes = enrolled(cast["rita"])
+    earlier = password_login(Client(), "rita")
+    assert earlier.post("/login/code/", {"code": codes[0]}).status_code == 302
+    assert earlier.get("/review/").status_code == 200
     out = StringIO()
     call_command("users", "reset-2fa", "rita", stdout=out)
+    assert earlier.get("/review/")["Location"].startswith("/login/?next=")  # signed out everywhere
     assert "rita" in out.getvalue() and "2 device" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=cast["rita"]).exists()
     assert not StaticDevice.objects.filter(user=cast["rita"]).exists()
     event = AuditEvent.objects.get(action="auth.device_reset")
-    assert event.data["username"] == "rita"
+    assert event.data["username"] == "rita" and event.data["sessions_ended"] == 1
     password_login(client, "rita")
     assert client.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
 
