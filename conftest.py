@@ -47,27 +47,44 @@ def _verified_logins(request: pytest.FixtureRequest) -> Iterator[None]:
 
     def verify(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
-        request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        request.session[DEVICE_ID_SESSION_KEY] = _TEST_DEVICES.get(user.pk) or _test_device(user)
 
     user_logged_in.connect(verify, dispatch_uid=_VERIFY_UID)
     yield
     user_logged_in.disconnect(dispatch_uid=_VERIFY_UID)
+    _TEST_DEVICES.clear()
 
 
 _VERIFY_UID = "assay-tests-verified-login"
+_TEST_DEVICES: dict[int, str] = {}  # user pk -> persistent id of their test authenticator, this test only
+
+
+def _test_device(user: Any) -> str:
+    """A confirmed TOTP device for ``user`` (made once per test, so a login costs no queries after)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+    _TEST_DEVICES[user.pk] = device.persistent_id
+    return str(device.persistent_id)
 
 
 @pytest.fixture
-def cast(db: Any) -> dict[str, Any]:
-    """The fixed cast, created through the same service as `assay createuser`."""
+def cast(db: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The fixed cast, created through the same service as `assay createuser`.
+
+    Each has a test authenticator (so later logins are verified without queries), unless the test is
+    marked ``second_factor``.
+    """
     from oversight.services import create_user
 
-    return {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+    people = {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+    if not request.node.get_closest_marker("second_factor"):
+        for person in people.values():
+            _test_device(person)
+    return people
 
 
 @pytest.fixture(scope="session", autouse=True)
