@@ -72,12 +72,60 @@ def probabilistic_purpose(db: Any) -> Any:
     return Purpose.objects.get(name=DEFAULT_PURPOSE, version=1)
 
 
+@pytest.fixture(autouse=True)
+def _verified_logins(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test login (``client.force_login``, ``client.login``, the browser's login form) passes the second factor.
+
+    The one mechanism that keeps the suite signing in as staff do, with ``ASSAY_REQUIRE_2FA`` on: a
+    ``user_logged_in`` receiver gives the person a confirmed TOTP device (if they have none) and marks the
+    session verified with it, as ``django_otp.login`` does. Tests of the second-factor step itself are marked
+    ``@pytest.mark.second_factor`` and get plain, unverified logins.
+    """
+    if request.node.get_closest_marker("second_factor"):
+        yield
+        return
+    from django.contrib.auth.signals import user_logged_in
+
+    def verify(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        request.session[DEVICE_ID_SESSION_KEY] = _TEST_DEVICES.get(user.pk) or _test_device(user)
+
+    user_logged_in.connect(verify, dispatch_uid=_VERIFY_UID)
+    yield
+    user_logged_in.disconnect(dispatch_uid=_VERIFY_UID)
+    _TEST_DEVICES.clear()
+
+
+_VERIFY_UID = "assay-tests-verified-login"
+_TEST_DEVICES: dict[int, str] = {}  # user pk -> persistent id of their test authenticator, this test only
+
+
+def _test_device(user: Any) -> str:
+    """A confirmed TOTP device for ``user`` (made once per test, so a login costs no queries after)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+    _TEST_DEVICES[user.pk] = device.persistent_id
+    return str(device.persistent_id)
+
+
 @pytest.fixture
-def cast(db: Any) -> dict[str, Any]:
-    """The fixed cast, created through the same service as `assay createuser`."""
+def cast(db: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The fixed cast, created through the same service as `assay createuser`.
+
+    Each has a test authenticator (so later logins are verified without queries), unless the test is
+    marked ``second_factor``.
+    """
     from oversight.services import create_user
 
-    return {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+    people = {name: create_user(name, role, password=PASSWORD) for name, role in CAST.items()}
+    if not request.node.get_closest_marker("second_factor"):
+        for person in people.values():
+            _test_device(person)
+    return people
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -38,6 +38,7 @@ COMMANDS: dict[str, _Sub] = {
     "notices": _Sub("review", "notices"),
     "evidence-pack": _Sub("review", "evidence_pack"),
     "createuser": _Sub("oversight", "createuser"),
+    "users": _Sub("oversight", "users"),
     "audit": _Sub("oversight", "audit"),
     "oversight-report": _Sub("oversight", "oversight_report"),
     "retention": _Sub("oversight", "retention"),

@@ -111,6 +111,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
     "oversight",
@@ -132,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "oversight.middleware.SessionOTPMiddleware",  # django-otp's OTPMiddleware, no query per request
+    "oversight.middleware.RequireSecondFactor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -244,3 +249,8 @@ EMAIL_HOST_PASSWORD = env_str("ASSAY_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("ASSAY_EMAIL_USE_TLS")
 EMAIL_TIMEOUT = env_int("ASSAY_EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("ASSAY_EMAIL_FROM") or "assay@localhost"
+
+# Two-factor sign-in (django-otp): every signed-in page needs a verified TOTP device or recovery code.
+# ASSAY_REQUIRE_2FA=0 turns the requirement off (a demo on a box with no authenticator app).
+ASSAY_REQUIRE_2FA = env_bool("ASSAY_REQUIRE_2FA", True)
+OTP_TOTP_ISSUER = "assay"

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from oversight import twofactor_views
 from oversight.views import land
 from review.notice_views import member_notice
 
@@ -10,6 +11,9 @@ urlpatterns = [
     path("", land, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/code/", twofactor_views.second_factor, name="second-factor"),  # the second factor
+    path("login/enrol/", twofactor_views.enrol, name="enrol"),
+    path("login/recovery-codes/", twofactor_views.recovery_codes, name="recovery-codes"),
     path("review/", include("review.urls")),
     path("rules/", include("criteria.urls")),
     path("evidence/", include("evidence.urls")),

@@ -28,6 +28,7 @@ from oversight.lawful_basis import DEFAULT_BASIS, DEFAULT_DESCRIPTION, DEFAULT_P
 from oversight.models import Purpose
 from oversight.roles import Role
 from oversight.services import create_user
+from oversight.twofactor import issue_device
 from register.services import import_register
 from review import notices
 from review.models import Case, Notice
@@ -55,6 +56,8 @@ Say = Callable[[str], None]
 @dataclass
 class DemoReport:
     new_passwords: dict[str, str] = field(default_factory=dict)
+    # username -> (authenticator secret, recovery codes), shown once beside the password
+    new_second_factors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
 
@@ -67,6 +70,7 @@ def _users(report: DemoReport) -> dict[str, Any]:
             password = secrets.token_urlsafe(12)
             user = create_user(username, role.value, password=password)
             report.new_passwords[username] = password
+            report.new_second_factors[username] = issue_device(user)
         users[username] = user
     return users
 

@@ -42,6 +42,7 @@ def test_the_generator_is_deterministic(tmp_path: Path):
 
 
 @pytest.mark.django_db
+@pytest.mark.second_factor
 def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: Path, settings, capsys):
     settings.DATA_DIR = tmp_path
     call_command("demo", "--no-serve", "--scale", "0.05")
@@ -57,6 +58,7 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert all(p.explanation["evidence"][0]["comparison"] == "prior" for p in proposals)
     assert Case.objects.filter(account__links__status="proposed").exists()
     assert "password:" in first and "Log in at http://127.0.0.1:8000/" in first
+    _signs_in_with_the_printed_password_and_recovery_code(first, "reviewer")
     notice = Notice.objects.get()
     signer = notice.decision.signed_off_by
     assert notice.status == Notice.Status.SENT and signer is not None and signer.username == "lead"
@@ -79,3 +81,20 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     zipfile.ZipFile(tmp_path / "pack.zip").extractall(pack)
     checked = subprocess.run([sys.executable, str(pack / "verify.py")], capture_output=True, text=True, check=False)
     assert checked.returncode == 0 and checked.stdout.startswith("OK:"), checked.stdout
+
+
+def _signs_in_with_the_printed_password_and_recovery_code(out: str, username: str) -> None:
+    """A newcomer with no authenticator app signs in with what the demo printed."""
+    import re
+
+    from django.test import Client
+
+    block = out[out.index(f"  {username} ") :]
+    password = re.search(r"password: (\S+)", block)
+    codes = re.search(r"recovery codes \(one per sign-in\): (\S+)", block)
+    assert password is not None and codes is not None
+    client = Client()
+    assert client.post("/login/", {"username": username, "password": password.group(1)}).status_code == 302
+    assert client.get("/review/").status_code == 302  # the code step first
+    assert client.post("/login/code/", {"code": codes.group(1), "next": "/review/"})["Location"] == "/review/"
+    assert client.get("/review/").status_code == 200

@@ -51,18 +51,27 @@ class Command(BaseCommand):
         for line in report.lines:
             self.stdout.write(line)
         self.stdout.write("")
-        for line in self._login_lines(report.new_passwords, options["bind"]):
+        for line in self._login_lines(report.new_passwords, options["bind"], report.new_second_factors):
             self.stdout.write(line)
         if not options["no_serve"]:
             call_command("serve", bind=options["bind"])
 
-    def _login_lines(self, passwords: dict[str, str], bind: str) -> Iterator[str]:
+    def _login_lines(
+        self, passwords: dict[str, str], bind: str, second: dict[str, tuple[str, list[str]]]
+    ) -> Iterator[str]:
         yield f"Log in at http://{bind}/"
         if passwords:
-            yield "Demo users (passwords are shown once; store them now):"
+            yield "Demo users (passwords and codes are shown once; store them now):"
             for username, role in DEMO_USERS:
                 if username in passwords:
                     yield f"  {username:<10} {role.value:<10} password: {passwords[username]}"
+                    if username in second:
+                        secret, codes = second[username]
+                        yield f"  {'':<21} recovery codes (one per sign-in): {' '.join(codes[:3])}"
+                        yield f"  {'':<21} authenticator secret (TOTP): {secret}"
+            if second:
+                yield "Sign-in asks for a second factor: enter a recovery code above (each works once),"
+                yield "or add the secret to an authenticator app. Out of codes? assay users reset-2fa NAME"
             yield "Start as 'reviewer' (cases are assigned to you); 'lead' signs off adverse decisions;"
             yield "'panel', a lead with no part in them, decides appeals."
         else:

@@ -1,0 +1,217 @@
+"""Two-factor sign-in over HTTP: enforcement, enrolment, codes, recovery codes, throttling, reset."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from conftest import PASSWORD
+from oversight.exempt import needs_second_factor
+from oversight.models import AuditEvent
+
+pytestmark = pytest.mark.second_factor
+
+
+def code_for(device: TOTPDevice) -> str:
+    """The code the person's authenticator app shows now."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def actions() -> list[str]:
+    return list(AuditEvent.objects.filter(action__startswith="auth.").order_by("seq").values_list("action", flat=True))
+
+
+def password_login(client: Client, name: str) -> Client:
+    response = client.post("/login/", {"username": name, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def enrolled(user: Any) -> tuple[TOTPDevice, list[str]]:
+    from oversight import twofactor
+
+    device = twofactor.pending_device(user)
+    with time_machine.travel("2026-01-01 09:00:00Z", tick=False):  # long ago: today's codes are fresh
+        outcome, codes = twofactor.enrol(user, code_for(device))
+    assert outcome.device is not None
+    return device, codes
+
+
+# --- the pure rule and the setting -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/review/", True),
+        ("/", True),
+        ("/oversight/figures.csv", True),
+        ("/login/", False),
+        ("/login/code/", False),
+        ("/login/enrol/", False),
+        ("/logout/", False),
+        ("/notice/abc123/", False),
+        ("/static/assay.css", False),
+    ],
+)
+def test_which_paths_need_the_second_factor(path: str, expected: bool) -> None:
+    assert needs_second_factor(path, required=True, authenticated=True, verified=False) is expected
+
+
+def test_no_second_factor_is_asked_when_verified_anonymous_or_switched_off() -> None:
+    assert not needs_second_factor("/review/", required=True, authenticated=True, verified=True)
+    assert not needs_second_factor("/review/", required=True, authenticated=False, verified=False)
+    assert not needs_second_factor("/review/", required=False, authenticated=True, verified=False)
+
+
+def test_the_suite_runs_with_the_requirement_on() -> None:
+    from django.conf import settings
+
+    assert settings.ASSAY_REQUIRE_2FA is True
+
+
+# --- over HTTP ---------------------------------------------------------------------------------------
+
+
+def test_a_password_alone_does_not_open_staff_pages(client: Client, cast: dict[str, Any]) -> None:
+    client.force_login(cast["rita"])
+    response = client.get("/review/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/code/?next=%2Freview%2F"
+
+
+def test_with_the_requirement_off_a_password_is_enough(client: Client, cast: dict[str, Any], settings: Any) -> None:
+    settings.ASSAY_REQUIRE_2FA = False
+    client.force_login(cast["rita"])
+    assert client.get("/review/").status_code == 200
+
+
+def test_a_member_notice_page_needs_no_second_factor(client: Client, cast: dict[str, Any]) -> None:
+    client.force_login(cast["rita"])
+    response = client.get("/notice/no-such-token/")
+    assert response.status_code == 404  # reached the notice view itself, not the code step
+
+
+def test_first_sign_in_enrols_shows_ten_codes_once_then_opens_the_queue(client: Client, cast: dict[str, Any]) -> None:
+    password_login(client, "rita")
+    response = client.get("/review/", follow=True)
+    assert response.redirect_chain[-1][0] == "/login/enrol/"
+    page = response.content.decode()
+    assert "<svg" in page and "otp-secret" in page
+    device = TOTPDevice.objects.get(user=cast["rita"], confirmed=False)
+    secret = re.search(r'<code id="otp-secret">([A-Z2-7 ]+)</code>', page)
+    assert secret is not None and "".join(secret.group(1).split()).startswith(
+        __import__("base64").b32encode(device.bin_key).decode()[:8]
+    )
+
+    response = client.post("/login/enrol/", {"code": code_for(device)})
+    assert response["Location"] == "/login/recovery-codes/"
+    page = client.get("/login/recovery-codes/").content.decode()
+    codes = re.findall(r"<li><code>(\w+)</code></li>", page)
+    assert 'href="/review/"' in page  # then on to where they were going
+    assert len(codes) == 10
+    assert client.get("/login/recovery-codes/").status_code == 302  # shown once
+    assert client.get("/review/").status_code == 200
+    assert actions() == ["auth.device_enrolled"]
+
+
+def test_a_wrong_enrolment_code_is_refused_clearly(client: Client, cast: dict[str, Any]) -> None:
+    password_login(client, "rita")
+    client.get("/login/enrol/")
+    response = client.post("/login/enrol/", {"code": "12345"})
+    assert response.status_code == 400
+    assert "6-digit code" in response.content.decode()
+    assert not TOTPDevice.objects.filter(confirmed=True).exists()
+    assert actions() == ["auth.second_factor_failed"]
+
+
+def test_an_enrolled_person_enters_the_code_and_lands_where_they_were_going(
+    client: Client, cast: dict[str, Any]
+) -> None:
+    device, _ = enrolled(cast["rita"])
+    password_login(client, "rita")
+    response = client.get("/review/")
+    assert response["Location"] == "/login/code/?next=%2Freview%2F"
+    page = client.get(response["Location"]).content.decode()
+    assert "6-digit code" in page and "recovery code" in page
+    response = client.post("/login/code/", {"code": code_for(device), "next": "/review/"})
+    assert response["Location"] == "/review/"
+    assert client.get("/review/").status_code == 200
+    assert actions()[-1] == "auth.second_factor_verified"
+
+
+def test_wrong_codes_are_refused_audited_and_throttled(client: Client, cast: dict[str, Any]) -> None:
+    device, _ = enrolled(cast["rita"])
+    password_login(client, "rita")
+    with time_machine.travel("2026-12-04 09:00:00Z", tick=False) as clock:
+        response = client.post("/login/code/", {"code": "000000" if code_for(device) != "000000" else "111111"})
+        assert response.status_code == 400
+        assert "not right" in response.content.decode()
+        response = client.post("/login/code/", {"code": code_for(device)})  # right, but too soon after a wrong one
+        assert response.status_code == 400
+        assert "Too many wrong codes" in response.content.decode()
+        assert client.get("/review/").status_code == 302
+        clock.shift(5)
+        assert client.post("/login/code/", {"code": code_for(device)}).status_code == 302
+    assert actions()[1:] == ["auth.second_factor_failed", "auth.second_factor_failed", "auth.second_factor_verified"]
+
+
+def test_a_recovery_code_works_once(cast: dict[str, Any]) -> None:
+    _, codes = enrolled(cast["rita"])
+    first = password_login(Client(), "rita")
+    assert first.post("/login/code/", {"code": codes[0]}).status_code == 302
+    assert first.get("/review/").status_code == 200
+    assert actions()[-2:] == ["auth.recovery_code_used", "auth.second_factor_verified"]
+    event = AuditEvent.objects.get(action="auth.recovery_code_used")
+    assert event.data["recovery_codes_left"] == 9
+
+    second = password_login(Client(), "rita")
+    assert second.post("/login/code/", {"code": codes[0]}).status_code == 400
+    assert StaticDevice.objects.get(user=cast["rita"]).token_set.count() == 9
+
+
+def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(client: Client, cast: dict[str, Any]) -> None:
+    from io import StringIO
+
+    _, codes = enrolled(cast["rita"])
+    earlier = password_login(Client(), "rita")
+    assert earlier.post("/login/code/", {"code": codes[0]}).status_code == 302
+    assert earlier.get("/review/").status_code == 200
+    out = StringIO()
+    call_command("users", "reset-2fa", "rita", stdout=out)
+    assert earlier.get("/review/")["Location"].startswith("/login/?next=")  # signed out everywhere
+    assert "rita" in out.getvalue() and "2 device" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=cast["rita"]).exists()
+    assert not StaticDevice.objects.filter(user=cast["rita"]).exists()
+    event = AuditEvent.objects.get(action="auth.device_reset")
+    assert event.data["username"] == "rita" and event.data["sessions_ended"] == 1
+    password_login(client, "rita")
+    assert client.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
+
+
+def test_the_users_list_shows_role_second_factor_and_last_login(cast: dict[str, Any]) -> None:
+    from io import StringIO
+
+    enrolled(cast["rita"])
+    password_login(Client(), "rita")
+    out = StringIO()
+    call_command("users", "list", stdout=out)
+    lines = {line.split()[0]: line.split() for line in out.getvalue().splitlines()[1:] if line.strip()}
+    assert lines["rita"][1:3] == ["reviewer", "on"]
+    assert lines["rita"][3] != "never"
+    assert lines["otto"][1:4] == ["oversight", "off", "never"]
+
+
+def test_resetting_an_unknown_user_names_them(cast: dict[str, Any]) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        call_command("users", "reset-2fa", "nobody")

@@ -1,0 +1,174 @@
+"""Two-factor sign-in: enrol a TOTP device, check a code or a recovery code, reset a person's devices.
+
+Every step is audited: auth.device_enrolled, auth.second_factor_verified, auth.second_factor_failed,
+auth.recovery_code_used, auth.device_reset.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from oversight.services import record
+
+ENROLLED = "auth.device_enrolled"
+VERIFIED = "auth.second_factor_verified"
+FAILED = "auth.second_factor_failed"
+RECOVERY_USED = "auth.recovery_code_used"
+RESET = "auth.device_reset"
+RECOVERY_CODES = 10
+
+
+def has_device(user: Any) -> bool:
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+
+
+def pending_device(user: Any) -> TOTPDevice:
+    """The person's unconfirmed authenticator (created on first visit to enrolment)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    return device
+
+
+def secret_text(device: TOTPDevice) -> str:
+    """The secret as an authenticator app wants it typed: base32, in groups of four."""
+    b32 = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(b32[i : i + 4] for i in range(0, len(b32), 4))
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// URL as an inline SVG QR code, drawn here (no network)."""
+    out = io.BytesIO()
+    qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    svg = out.getvalue().decode()
+    return svg[svg.index("<svg") :]
+
+
+def new_recovery_codes(user: Any) -> list[str]:
+    """Replace the person's recovery codes with RECOVERY_CODES fresh single-use ones."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    device: Any = None  # the device that accepted the code; None when refused
+    error: str = ""
+
+
+def _throttled(device: Any) -> str:
+    allowed, info = device.verify_is_allowed()
+    if allowed:
+        return ""
+    seconds = ""
+    if info and info.get("locked_until"):
+        from django.utils import timezone
+
+        seconds = f" Try again in {max(1, int((info['locked_until'] - timezone.now()).total_seconds()))} seconds."
+    return f"Too many wrong codes.{seconds}"
+
+
+def enrol(user: Any, token: str) -> tuple[Outcome, list[str]]:
+    """Confirm the pending authenticator with a code from it; on success, issue recovery codes."""
+    token = token.strip().replace(" ", "")
+    device = pending_device(user)
+    with transaction.atomic():
+        if not token.isdigit() or len(token) != 6:
+            record(FAILED, actor=user, obj=user, step="enrolment", reason="not six digits")
+            return Outcome(error="Enter the 6-digit code your authenticator app shows."), []
+        if (blocked := _throttled(device)) or not device.verify_token(token):
+            record(FAILED, actor=user, obj=user, step="enrolment", reason="throttled" if blocked else "wrong code")
+            return Outcome(error=blocked or "That code is not right: check the app's clock and try again."), []
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = new_recovery_codes(user)
+        record(ENROLLED, actor=user, obj=user, device="totp", recovery_codes=len(codes))
+    return Outcome(device=device), codes
+
+
+def verify(user: Any, token: str) -> Outcome:
+    """Check a 6-digit code from the authenticator, or else a recovery code (used up on success)."""
+    token = token.strip().replace(" ", "")
+    if not token:
+        return Outcome(error="Enter the 6-digit code from your authenticator app, or a recovery code.")
+    with transaction.atomic():
+        devices: list[Any] = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        devices += list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        blocked = ""
+        for device in devices:
+            if (why := _throttled(device)) != "":
+                blocked = why
+                continue
+            if device.verify_token(token):
+                if isinstance(device, StaticDevice):
+                    left = device.token_set.count()
+                    record(RECOVERY_USED, actor=user, obj=user, recovery_codes_left=left)
+                kind = "recovery code" if isinstance(device, StaticDevice) else "totp"
+                record(VERIFIED, actor=user, obj=user, device=kind)
+                return Outcome(device=device)
+        record(FAILED, actor=user, obj=user, step="sign-in", reason="throttled" if blocked else "wrong code")
+    wrong = "That code is not right. Enter the current 6-digit code, or an unused recovery code."
+    return Outcome(error=blocked or wrong)
+
+
+def issue_device(user: Any, *, actor: Any = None) -> tuple[str, list[str]]:
+    """Give a person a confirmed authenticator and recovery codes at once (the demo's users); audited.
+
+    Returns the secret (as typed into an app) and the recovery codes, for printing once.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        codes = new_recovery_codes(user)
+        record(ENROLLED, actor=actor, obj=user, device="totp", recovery_codes=len(codes), issued=True)
+    return secret_text(device), codes
+
+
+def _end_sessions(user: Any) -> int:
+    """Sign the person out everywhere (their sessions may hold the device just removed)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    mine = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now())
+        if s.get_decoded().get("_auth_user_id") == str(user.pk)
+    ]
+    return int(Session.objects.filter(pk__in=mine).delete()[0])
+
+
+def reset_devices(username: str, *, actor: Any = None) -> int:
+    """Remove every device of a person (lost phone) and end their sessions: they enrol again at next sign-in.
+
+    Audited."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    with transaction.atomic():
+        try:
+            user = user_model.objects.get(username=username)
+        except user_model.DoesNotExist:
+            raise ValueError(f"no user {username!r}") from None
+        removed = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
+        removed += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
+        ended = _end_sessions(user)
+        record(RESET, actor=actor, obj=user, username=username, devices_removed=removed, sessions_ended=ended)
+    return int(removed)
+
+
+def status(user: Any) -> str:
+    """'on', 'enrolling' (not yet confirmed) or 'off' — for `assay users list`."""
+    if has_device(user):
+        return "on"
+    return "enrolling" if TOTPDevice.objects.filter(user=user).exists() else "off"
