@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from evidence.collect import purpose_refusal, request_collection
 from evidence.models import CollectionRun, Source
 from evidence.registry import RECHECK_SPECS
-from oversight.roles import Role, request_roles
+from oversight.roles import SOURCE_ROLES, Role, request_roles
 from oversight.services import record as audit
 
 FULL, COUNTS = "full", "counts"
@@ -34,7 +34,7 @@ def _access(request: HttpRequest) -> str:
     roles = request_roles(request)
     if roles & {Role.OPERATOR, Role.LEAD}:
         return FULL
-    if Role.OVERSIGHT in roles:
+    if roles & SOURCE_ROLES:
         return COUNTS
     raise PermissionDenied("the sources pages are for operators, leads and oversight")
 

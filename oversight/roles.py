@@ -49,6 +49,8 @@ def request_roles(request: Any) -> set[Role]:
 DASHBOARD_ROLES = frozenset({Role.OVERSIGHT, Role.OPERATOR, Role.LEAD})
 # Roles whose work is the case queue.
 CASE_ROLES = frozenset({Role.OPERATOR, Role.LEAD, Role.REVIEWER})
+# The sources pages: operators and leads in full, oversight their counts; reviewers work cases only.
+SOURCE_ROLES = frozenset({Role.OPERATOR, Role.LEAD, Role.OVERSIGHT})
 
 
 def sees_dashboard(roles: set[Role]) -> bool:

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from oversight import figures
-from oversight.roles import CASE_ROLES, Role, request_roles, sees_dashboard
+from oversight.roles import CASE_ROLES, SOURCE_ROLES, Role, request_roles, sees_dashboard
 
 register = template.Library()
 
@@ -27,6 +27,12 @@ def oversight_nav(context: Any) -> dict[str, Any]:
 def works_cases(request: Any) -> bool:
     """Whether the signed-in user's role works the case queue (oversight's does not: it sees aggregates)."""
     return bool(request_roles(request) & CASE_ROLES)
+
+
+@register.filter
+def sees_sources(request: Any) -> bool:
+    """Whether the signed-in user's role may open the sources pages (reviewers' may not)."""
+    return bool(request_roles(request) & SOURCE_ROLES)
 
 
 @register.filter

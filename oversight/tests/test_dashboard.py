@@ -183,3 +183,12 @@ def test_the_dashboard_links_to_the_rule_sets_oversight_may_read(client, cast):
 
     assert f'href="{reverse("criteria-rulesets")}"' in page
     assert client.get(reverse("criteria-rulesets")).status_code == 200
+
+
+def test_the_sources_page_is_offered_only_to_roles_that_may_open_it(client, cast):
+    link = f'<a href="{reverse("evidence-sources")}"'
+    for name, shown in [("otto", True), ("lena", True), ("olivia", True), ("rita", False)]:
+        client.force_login(cast[name])
+        page = client.get(reverse("oversight-dashboard") if name != "rita" else reverse("review-queue")).text
+        assert (name, link in page) == (name, shown)
+        assert (name, client.get(reverse("evidence-sources")).status_code) == (name, 200 if shown else 403)
