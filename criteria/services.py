@@ -153,13 +153,15 @@ def _scan_ruleset(
                 for post_id, key, spans, scores in scan(rows)
             ]
             mark = rows[-1][0]
+            if rescan and hits:  # keep the hits already recorded for this batch's posts; add the rest
+                held = Hit.objects.filter(post_id__in=[row[0] for row in rows], ruleset=ruleset)
+                recorded = set(held.values_list("post_id", "rule_id"))
+                hits = [hit for hit in hits if (hit.post_id, hit.rule_id) not in recorded]
             with transaction.atomic():
-                before = Hit.objects.filter(ruleset=ruleset).count() if rescan else 0
                 Hit.objects.bulk_create(hits, ignore_conflicts=True)
                 RuleSet.objects.filter(pk=ruleset.pk).update(scanned_through=mark)
-                added = Hit.objects.filter(ruleset=ruleset).count() - before if rescan else len(hits)
             summary.posts_scanned += len(rows)
-            summary.hits += added
+            summary.hits += len(hits)
             if progress is not None:
                 progress(summary.posts_scanned)
 

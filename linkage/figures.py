@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 
 from linkage.models import Link, LinkageRun, TrainedModel
 from oversight.figures import Table, Value, figure
-from oversight.services import min_cell
+from oversight.services import share_of
 
 _POLICIES = {
     "declared": "declared: accounts are linked to members only through identifiers the members gave us",
@@ -73,13 +73,8 @@ def proposals_reviewed() -> Value:
     counts = Link.objects.filter(method=Link.Method.PROBABILISTIC).aggregate(
         made=Count("pk"), decided=Count("pk", filter=~Q(status=Link.Status.PROPOSED))
     )
-    made, decided = int(counts["made"]), int(counts["decided"])
-    smallest = min_cell()
-    if not made:
-        return None
-    if 0 < decided < smallest or 0 < made - decided < smallest:
-        return f"not shown: fewer than {smallest} proposals decided or awaiting a decision"
-    return round(100 * decided / made, 1)
+    counted = "proposals decided or awaiting a decision"
+    return share_of(int(counts["decided"]), int(counts["made"]), counted=counted)
 
 
 @figure(

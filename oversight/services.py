@@ -172,6 +172,21 @@ def min_cell() -> int:
     return int(getattr(settings, "OVERSIGHT_MIN_CELL", 5))
 
 
+def share_of(part: int, whole: int, *, counted: str) -> float | str | None:
+    """``part`` as a percentage of ``whole``, or why it is not shown.
+
+    A share is withheld when either side (the part, or the rest) is a count of people below the
+    minimum cell: with the total published, the share would give the small count away.
+    ``counted`` names both sides for the message, e.g. "adverse or other outcomes".
+    """
+    smallest = min_cell()
+    if not whole:
+        return None
+    if 0 < part < smallest or 0 < whole - part < smallest:
+        return f"not shown: fewer than {smallest} {counted}"
+    return round(100 * part / whole, 1)
+
+
 def build_report() -> Report:
     """Compute every figure now (no audit: callers say who looked, and how)."""
     first = AuditEvent.objects.order_by("seq").values_list("at", flat=True).first()

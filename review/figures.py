@@ -12,7 +12,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from oversight.figures import Table, Value, figure
-from oversight.services import min_cell
+from oversight.services import min_cell, share_of
 from review.models import Appeal, Case, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
@@ -106,13 +106,7 @@ def adverse_share() -> Value:
         .filter(_IN_EFFECT)
         .aggregate(total=Count("pk"), adverse=Count("pk", filter=Q(outcome__in=_ADVERSE)))
     )
-    total, adverse = int(counts["total"]), int(counts["adverse"])
-    smallest = min_cell()
-    if not total:
-        return None
-    if 0 < adverse < smallest or 0 < total - adverse < smallest:
-        return f"not shown: fewer than {smallest} adverse or other outcomes"
-    return round(100 * adverse / total, 1)
+    return share_of(int(counts["adverse"]), int(counts["total"]), counted="adverse or other outcomes")
 
 
 @figure(

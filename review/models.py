@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from criteria.models import Hit, Rule
 from evidence.models import Account
@@ -18,6 +20,20 @@ from review.workflow import (
     State,
     is_adverse,
 )
+
+
+def update_versioned(row: Any, expected_version: int, **changes: Any) -> bool:
+    """Write ``changes`` to ``row`` (a Case or an Appeal) only if nobody changed it since ``expected_version``.
+
+    Bumps its ``version``; False, and nothing written, when the row moved on (a stale form).
+    """
+    manager = type(row)._default_manager
+    if manager.filter(pk=row.pk, version=expected_version).update(version=F("version") + 1, **changes) != 1:
+        return False
+    for field, value in changes.items():
+        setattr(row, field, value)
+    row.version = expected_version + 1
+    return True
 
 
 class Case(models.Model):

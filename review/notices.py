@@ -33,7 +33,7 @@ from linkage.models import Link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import workflow
-from review.models import Appeal, Case, Decision, Notice
+from review.models import Appeal, Case, Decision, Notice, update_versioned
 from review.workflow import APPEAL_OUTCOME_LABELS, AppealOutcome, AppealState, Outcome
 
 logger = logging.getLogger(__name__)
@@ -321,12 +321,8 @@ def independence_problem(appeal: Appeal, lead: Any) -> str:
 
 
 def _save(appeal: Appeal, expected_version: int, **changes: Any) -> None:
-    updated = Appeal.objects.filter(pk=appeal.pk, version=expected_version).update(version=F("version") + 1, **changes)
-    if updated != 1:
+    if not update_versioned(appeal, expected_version, **changes):
         raise StaleAppealError()
-    for name, value in changes.items():
-        setattr(appeal, name, value)
-    appeal.version = expected_version + 1
 
 
 def assign_appeal(appeal: Appeal, lead: Any, *, actor: Any, expected_version: int) -> Appeal:

@@ -23,7 +23,7 @@ from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import notices, workflow
-from review.models import Case, Decision
+from review.models import Case, Decision, update_versioned
 from review.workflow import Outcome, State
 
 # Ids per IN (...) list: well under SQLite's 32766 bound variables, small enough for any backend.
@@ -227,12 +227,8 @@ def triage(*, actor: Any = None) -> TriageSummary:
 
 def _save(case: Case, expected_version: int, **changes: Any) -> None:
     """Write ``changes`` only if nobody changed the case since ``expected_version``; bump the version."""
-    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(version=F("version") + 1, **changes)
-    if updated != 1:
+    if not update_versioned(case, expected_version, **changes):
         raise StaleCaseError()
-    for field, value in changes.items():
-        setattr(case, field, value)
-    case.version = expected_version + 1
 
 
 def _check_fresh(case: Case, expected_version: int) -> None:
