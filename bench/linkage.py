@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from linkage.features_sql import ACCOUNT_RAW_SCHEMA, MEMBER_RAW_SCHEMA, account_table, member_table
 from linkage.model import AccountRecord, LinkageModel, evaluate, prepare
-from linkage.synth import Generator, NameModel
+from linkage.synth import PROFILES, Generator, NameModel, ProfileName
 
 Scores = list[tuple[int, int, float]]
 _LABEL_SAMPLE = 4000  # accounts a reviewer team has decided: the labels for m and for the threshold
@@ -66,15 +66,21 @@ def _read(path: Path) -> pa.Table:
 
 
 def _generate(
-    n_members: int, n_accounts: int, seed: int, out: Path, names: NameModel = "gb", linked_share: float = 0.3
+    n_members: int,
+    n_accounts: int,
+    seed: int,
+    out: Path,
+    names: NameModel = "gb",
+    profile: ProfileName = "sparse",
+    linked_share: float = 0.3,
 ) -> None:
-    """``synth.generate(n_members, n_accounts, seed=seed, names=names)``, the same draws in order, to Arrow.
+    """``synth.generate(n_members, n_accounts, seed=seed, names=names, profile=profile)``'s draws, to Arrow.
 
     People are kept (accounts are drawn from them), records are not: each batch of members or
     accounts becomes an Arrow table as soon as it is drawn. The accounts are shuffled at the end
     exactly as ``generate`` shuffles them.
     """
-    gen = Generator(seed, names)
+    gen = Generator(seed, names, profile)
     rng = gen.rng
     people = [gen.person() for _ in range(n_members)]
     emails: list[str] = []
@@ -350,6 +356,13 @@ def main(argv: list[str] | None = None) -> None:
         default="gb",
         help="how common names are: 'gb' published British frequencies (default), 'flat' the first generator's",
     )
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default="sparse",
+        help="how forthcoming accounts are: 'sparse' (default, what surveys report) or 'full' (every account shows "
+        "its owner's full name and postcode district: the upper bound)",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-assay", action="store_true")
     args = parser.parse_args(argv)
@@ -358,7 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="assay-bench-linkage-") as tmp:
         out = Path(tmp)
         proc = mp.get_context("fork").Process(
-            target=_generate, args=(args.n, args.n + 1000, args.seed, out, args.names)
+            target=_generate, args=(args.n, args.n + 1000, args.seed, out, args.names, args.profile)
         )
         proc.start()
         proc.join()
@@ -378,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"generated {args.n:,} members, {accounts.num_rows:,} accounts ({len(truth):,} members'), "
             f"+{new.num_rows:,} new ({len(new_truth)} members') in {time.perf_counter() - t0:.1f} s; "
-            f"names {args.names}; {os.cpu_count()} cores"
+            f"names {args.names}; accounts {args.profile}; {os.cpu_count()} cores"
         )
         results = (
             {}

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from linkage import features_sql
-from linkage.synth import generate
+from linkage.synth import PROFILES, generate
 
 _COMPATIBLE = """
 WITH own AS (SELECT a.*, t.member_id AS owner FROM a JOIN t ON a.unique_id = t.account_id),
@@ -62,9 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=100_000, help="members and accounts (each)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--names", choices=("gb", "flat"), default="gb")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="sparse", help="how forthcoming accounts are")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    data = generate(args.n, args.n, seed=args.seed, names=args.names)
+    data = generate(args.n, args.n, seed=args.seed, names=args.names, profile=args.profile)
     members = features_sql.member_features(features_sql.member_table(data.members))
     accounts = features_sql.account_features(
         features_sql.account_table(data.accounts), features_sql.vocabulary_tables(members)
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     families = con.sql("SELECT count(DISTINCT family) FROM m").fetchall()[0][0]
     print(
         f"{args.n:,} members ({families:,} family names), {total:,} members' accounts, names {args.names}, "
+        f"accounts {args.profile}, "
         f"in {time.perf_counter() - start:.1f} s"
     )
     for what, n in rows:

@@ -175,6 +175,44 @@ _JOBS = ("nurse", "teacher", "engineer", "retired", "student", "dad of 2", "mum"
 _EMOJI = ("🌹", "🔶", "🌍", "✊", "🏳️‍🌈", "⚽", "🎸")
 _NICKS = {group[0]: group[1:] for group in NICKNAME_GROUPS}
 NameModel = Literal["gb", "flat"]
+ProfileName = Literal["sparse", "full"]
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    """How forthcoming accounts are: the chance of each field and the shares of its forms.
+
+    ``sparse`` (the default) is the generator's own model, drawn from what surveys report of public
+    profiles (docs/linkage.md, "How sparse are real profiles?"). ``full`` is the other end: every
+    account shows its owner's real name in full (no nickname, no typo) and their postcode district,
+    as if everyone filled in every profile field truthfully. It bounds what any model can reach from
+    profiles and is never the benchmark's default. Both make the same draws in the same order, so a
+    seed gives the same people and the same handles.
+    """
+
+    display_name: float = 0.85  # has a display name
+    nickname: float = 0.3  # its given name is a nickname, where one exists
+    typo: float = 0.08  # a typo in its given or family name
+    display_forms: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9, 0.94)  # cut points: full, "G F.", "G. F", G, "F, G"
+    bio: float = 0.4
+    location: float = 0.5
+    elsewhere: float = 0.1  # the location is another town (moved away, a joke)
+    location_forms: tuple[float, float] = (0.6, 0.8)  # cut points: town, "town, UK"; else the district
+
+
+PROFILES: dict[str, AccountProfile] = {
+    "sparse": AccountProfile(),
+    "full": AccountProfile(
+        display_name=1.0,
+        nickname=0.0,
+        typo=0.0,
+        display_forms=(1.0, 1.0, 1.0, 1.0, 1.0),
+        bio=0.5,
+        location=1.0,
+        elsewhere=0.0,
+        location_forms=(0.0, 0.0),
+    ),
+}
 
 
 @dataclass
@@ -199,9 +237,12 @@ class Dataset:
 class Generator:
     """Makes people, their register entries and their social accounts from one seed."""
 
-    def __init__(self, seed: int = 5, names: NameModel = "gb") -> None:
+    def __init__(self, seed: int = 5, names: NameModel = "gb", profile: ProfileName = "sparse") -> None:
         if names not in ("gb", "flat"):
             raise ValueError(f"unknown name model {names!r}: choose 'gb' or 'flat'")
+        if profile not in PROFILES:
+            raise ValueError(f"unknown account profile {profile!r}: choose 'sparse' or 'full'")
+        self.profile = PROFILES[profile]
         self.rng = random.Random(seed)
         rng = self.rng
         self.family_names = gb_family_names() if names == "gb" else None
@@ -289,9 +330,9 @@ class Generator:
             account_id=account_id,
             platform=rng.choice(("x", "bluesky", "mastodon", "facebook")),
             handle=self._handle(p, email),
-            display_name=self._display_name(p) if rng.random() < 0.85 else "",
-            bio=self._bio(p) if rng.random() < 0.4 else "",
-            location=self._location(p) if rng.random() < 0.5 else "",
+            display_name=self._display_name(p) if rng.random() < self.profile.display_name else "",
+            bio=self._bio(p) if rng.random() < self.profile.bio else "",
+            location=self._location(p) if rng.random() < self.profile.location else "",
         )
 
     def _given_or_nick(self, p: _Person, chance: float) -> str:
@@ -300,24 +341,25 @@ class Generator:
 
     def _display_name(self, p: _Person) -> str:
         rng = self.rng
-        given = self._given_or_nick(p, 0.3)
+        given = self._given_or_nick(p, self.profile.nickname)
         family = p.family
-        if rng.random() < 0.08:
+        if rng.random() < self.profile.typo:
             if rng.random() < 0.5:
                 given = self.typo(given)
             else:
                 family = self.typo(family)
         g, f = given.title(), family.title()
         form = rng.random()
-        if form < 0.6:
+        full, given_initial_family, initial_family, given_only, family_given = self.profile.display_forms
+        if form < full:
             text = f"{g} {f}"
-        elif form < 0.7:
+        elif form < given_initial_family:
             text = f"{g} {f[0]}."
-        elif form < 0.8:
+        elif form < initial_family:
             text = f"{g[0]}. {f}"
-        elif form < 0.9:
+        elif form < given_only:
             text = g
-        elif form < 0.94:
+        elif form < family_given:
             text = f"{f.upper()}, {g}"
         else:
             text = f"{g} {f} | {p.town.title()}"
@@ -365,21 +407,28 @@ class Generator:
 
     def _location(self, p: _Person) -> str:
         rng = self.rng
-        if rng.random() < 0.1:
+        if rng.random() < self.profile.elsewhere:
             return rng.choice(self.towns).title()  # moved away or a joke location
         form = rng.random()
-        if form < 0.6:
+        town, town_uk = self.profile.location_forms
+        if form < town:
             return p.town.title()
-        if form < 0.8:
+        if form < town_uk:
             return f"{p.town.title()}, UK"
         return p.district
 
 
 def generate(
-    n_members: int, n_accounts: int, *, linked_share: float = 0.3, seed: int = 5, names: NameModel = "gb"
+    n_members: int,
+    n_accounts: int,
+    *,
+    linked_share: float = 0.3,
+    seed: int = 5,
+    names: NameModel = "gb",
+    profile: ProfileName = "sparse",
 ) -> Dataset:
     """A register of ``n_members`` and ``n_accounts`` accounts, ``linked_share`` of them members'."""
-    gen = Generator(seed, names)
+    gen = Generator(seed, names, profile)
     rng = gen.rng
     people = [gen.person() for _ in range(n_members)]
     members = [gen.member(i + 1, p) for i, p in enumerate(people)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -10,6 +11,7 @@ from linkage.synth import (
     COMMON_FAMILY,
     GB_FAMILY_ANCHORS,
     GIVEN_NAMES,
+    Dataset,
     Generator,
     gb_family_names,
     gb_given_names,
@@ -73,3 +75,41 @@ def test_the_same_seed_gives_the_same_data() -> None:
 def test_an_unknown_name_model_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown name model 'us'"):
         Generator(names="us")  # type: ignore[arg-type]
+
+
+def test_the_default_draws_never_change_without_notice() -> None:
+    # The figures in docs/linkage.md were measured on these draws: a change to the generator that
+    # moves them must be deliberate (update the digests and re-measure the benchmark).
+    import hashlib
+
+    def digest(data: Dataset) -> str:
+        return hashlib.sha256(repr((data.members, data.accounts, sorted(data.truth.items()))).encode()).hexdigest()
+
+    assert digest(generate(400, 400, seed=4)) == "7bd246fac4d2e55602b0954ab28f73f889be60a2450e832ddb66573eee0afb08"
+    assert (
+        digest(generate(400, 400, seed=4, names="flat"))
+        == "3c6a1e25eee377bf776690f8eed63bc97ed5c0b426365e9e244adb6a6a95f732"
+    )
+
+
+def test_the_full_profile_shows_every_owner_by_full_name_and_district() -> None:
+    sparse, full = generate(2000, 2000, seed=6), generate(2000, 2000, seed=6, profile="full")
+    assert sparse.members == full.members and sparse.truth == full.truth  # the same people
+    members = {m.member_id: m for m in full.members}
+    owned = [a for a in full.accounts if a.account_id in full.truth]
+    for account in owned:
+        member = members[full.truth[account.account_id]]
+        words = account.display_name.split(" ")  # "Given Family", an emoji may follow
+        assert len(words) >= 2 and words[0].lower() == member.given_name.lower()
+        assert re.fullmatch(r"[A-Z]{2}[0-9]{1,2}", account.location)  # a postcode district
+        if re.fullmatch(r"[A-Z]{2}[0-9]{1,2} [0-9][A-Z]{2}", member.postcode):
+            assert member.postcode.split(" ")[0] == account.location
+    # The sparse accounts leave fields out; the full ones never do.
+    assert sum(not a.display_name for a in sparse.accounts) > 0.1 * len(sparse.accounts)
+    assert sum(not a.location for a in sparse.accounts) > 0.4 * len(sparse.accounts)
+    assert all(a.display_name and a.location for a in full.accounts)
+
+
+def test_an_unknown_account_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown account profile 'rich'"):
+        Generator(profile="rich")  # type: ignore[arg-type]
