@@ -7,7 +7,14 @@ from typing import Any
 from django import forms
 
 from review.models import Appeal
-from review.workflow import APPEAL_OUTCOME_LABELS, MIN_REASON_LENGTH, OUTCOME_LABELS, AppealOutcome, Outcome
+from review.workflow import (
+    APPEAL_OUTCOME_LABELS,
+    MIN_REASON_LENGTH,
+    OUTCOME_LABELS,
+    AppealOutcome,
+    Outcome,
+    outcomes_for,
+)
 
 _REASON_HELP = f"At least {MIN_REASON_LENGTH} characters. The member will read this."
 
@@ -28,6 +35,13 @@ class DecisionForm(_VersionedForm):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), min_length=MIN_REASON_LENGTH, help_text=_REASON_HELP
     )
+
+    def __init__(self, *args: Any, about_member: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offer only what the workflow allows: no adverse outcome until the account's owner is settled.
+        self.fields["outcome"].choices = [("", "Choose an outcome")] + [  # type: ignore[attr-defined]
+            (o.value, OUTCOME_LABELS[o]) for o in outcomes_for(about_member=about_member)
+        ]
 
 
 class LinkForm(_VersionedForm):

@@ -275,7 +275,14 @@ def record_decision(
     with transaction.atomic():
         _check_fresh(case, expected_version)
         is_assignee = case.assigned_to_id is not None and case.assigned_to_id == reviewer.pk
-        state = _transition(workflow.decide, State(case.state), outcome, reason, decider_is_assignee=is_assignee)
+        state = _transition(
+            workflow.decide,
+            State(case.state),
+            outcome,
+            reason,
+            decider_is_assignee=is_assignee,
+            about_member=case.member_id is not None,
+        )
         now = timezone.now()
         closed_at = now if state is State.CLOSED else None
         _save(case, expected_version, state=state.value, closed_at=closed_at)

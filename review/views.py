@@ -240,7 +240,8 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         and case.member_id is None
         and (case.assigned_to_id == request.user.pk or is_lead),
         "link_form": forms.get("link_form") or LinkForm(initial=initial),
-        "decision_form": forms.get("decision_form") or DecisionForm(initial=initial),
+        "decision_form": forms.get("decision_form")
+        or DecisionForm(initial=initial, about_member=case.member_id is not None),
         "sign_off_form": forms.get("sign_off_form") or SignOffForm(initial=initial),
     }
 
@@ -297,7 +298,7 @@ def assign(request: HttpRequest, case_id: int) -> HttpResponse:
 def decide(request: HttpRequest, case_id: int) -> HttpResponse:
     """The assignee records an outcome with reasons."""
     case = _get_case_for_user(request, case_id)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, about_member=case.member_id is not None)
     if not form.is_valid():
         return _render_case(request, case, decision_form=form)
     data = form.cleaned_data

@@ -6,7 +6,10 @@
                                                      │
                                                      └──send back──▶ assigned
 
-No adverse outcome is final until a second reviewer, not the one who decided, signs it off.
+No adverse outcome is final until a second reviewer, not the one who decided, signs it off, and
+none is open at all while the case is about an account nobody has confirmed is a member's: whose
+account it is must be settled (a declared link, or a proposal a person confirmed) before anyone can
+be warned or referred for it.
 
 After sign-off the member gets a notice and may appeal while the window is open:
 
@@ -65,12 +68,26 @@ def assign(state: State) -> State:
     return State.ASSIGNED
 
 
-def decide(state: State, outcome: Outcome, reason: str, *, decider_is_assignee: bool) -> State:
-    """The state after a reviewer records ``outcome``; raises if the rules forbid it."""
+def outcomes_for(*, about_member: bool) -> tuple[Outcome, ...]:
+    """The outcomes a case may get: none adverse while nobody is confirmed to own the account."""
+    return tuple(o for o in Outcome if about_member or not is_adverse(o))
+
+
+def decide(state: State, outcome: Outcome, reason: str, *, decider_is_assignee: bool, about_member: bool) -> State:
+    """The state after a reviewer records ``outcome``; raises if the rules forbid it.
+
+    ``about_member``: the case is a member's (their account is linked for certain or a person
+    confirmed the link). Without it only non-adverse outcomes are open.
+    """
     if state is not State.ASSIGNED:
         raise TransitionError(f"a case that is {state.value} cannot be decided; it must be assigned to a reviewer")
     if not decider_is_assignee:
         raise TransitionError("only the reviewer the case is assigned to can decide it")
+    if is_adverse(outcome) and not about_member:
+        raise TransitionError(
+            "an adverse outcome needs to know whose account this is: no member is confirmed as its owner, "
+            "so confirm a proposed link first, or decide without a breach finding"
+        )
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise TransitionError(f"give a reason of at least {MIN_REASON_LENGTH} characters")
     return State.AWAITING_SIGNOFF if is_adverse(outcome) else State.CLOSED

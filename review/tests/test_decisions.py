@@ -174,3 +174,44 @@ def test_only_operators_and_leads_assign(case: Case, cast: dict[str, Any]) -> No
         assign_case(case, cast["ravi"], actor=cast["rita"], expected_version=case.version)
     with pytest.raises(ReviewError, match="not a reviewer"):
         assign_case(case, cast["otto"], actor=cast["lena"], expected_version=case.version)
+
+
+@pytest.fixture
+def account_case(hits: World, cast: dict[str, Any]) -> Case:
+    """The case about @bobby, an account only proposed (not confirmed) as bob's, assigned to ravi."""
+    triage()
+    return assigned(hits.accounts["bobby"], cast["ravi"], by=cast["olivia"])
+
+
+@pytest.mark.django_db
+def test_no_adverse_outcome_is_offered_while_nobody_owns_the_account(client: Client, account_case: Case) -> None:
+    page = login(client, "ravi").get(reverse("review-case", args=[account_case.pk])).text
+
+    assert "only outcomes without a breach finding are open" in page
+    assert 'value="no_breach"' in page
+    for adverse in ("advice", "warning", "refer"):
+        assert f'value="{adverse}"' not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("outcome", ["advice", "warning", "refer"])
+def test_an_adverse_outcome_about_an_unowned_account_is_refused(
+    client: Client, account_case: Case, outcome: str
+) -> None:
+    response = _decide(login(client, "ravi"), account_case, outcome)
+
+    assert "Select a valid choice" in response.text  # the form never offered it
+    assert not Decision.objects.exists()
+    account_case.refresh_from_db()
+    assert account_case.state == State.ASSIGNED
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_it_too(account_case: Case, cast: dict[str, Any]) -> None:
+    with pytest.raises(ReviewError, match="needs to know whose account this is"):
+        record_decision(account_case, cast["ravi"], Outcome.WARNING, REASON, expected_version=account_case.version)
+    assert not Decision.objects.exists()
+    # Finding no breach still closes it.
+    record_decision(account_case, cast["ravi"], Outcome.NO_BREACH, REASON, expected_version=account_case.version)
+    account_case.refresh_from_db()
+    assert account_case.state == State.CLOSED

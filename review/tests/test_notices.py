@@ -17,7 +17,7 @@ from evidence.models import Post
 from oversight.models import AuditEvent
 from review import notices
 from review.models import Notice
-from review.services import record_decision, sign_off, triage
+from review.services import ReviewError, record_decision, sign_off, triage
 from review.tests.conftest import DECISION_REASON
 from review.tests.world import World, assigned, login
 
@@ -65,10 +65,12 @@ def test_no_notice_when_the_decision_is_not_adverse(hits: World, cast: dict[str,
 
 @pytest.mark.django_db
 def test_no_notice_for_an_account_no_member_is_linked_to(hits: World, cast: dict[str, Any]) -> None:
+    # Nobody is confirmed to own the account, so no adverse decision, and no notice, can arise from it.
     triage()
     case = assigned(hits.accounts["anon"], cast["rita"], by=cast["olivia"])
-    record_decision(case, cast["rita"], "advice", DECISION_REASON, expected_version=case.version)
-    sign_off(case, cast["lena"], expected_version=case.version)
+    with pytest.raises(ReviewError, match="needs to know whose account this is"):
+        record_decision(case, cast["rita"], "advice", DECISION_REASON, expected_version=case.version)
+    record_decision(case, cast["rita"], "no_breach", DECISION_REASON, expected_version=case.version)
 
     assert not Notice.objects.exists()
 

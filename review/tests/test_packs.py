@@ -197,7 +197,7 @@ def test_warnings_may_be_packed_but_not_cases_without_an_adverse_outcome(
     closed = close_case(collected.members["alice"], cast, "no_breach")
     with pytest.raises(CommandError, match="has no signed-off adverse outcome"):
         _build(closed, tmp_path / "x.zip")
-    account_case = close_case(collected.accounts["anon"], cast, "warning")
+    account_case = close_case(collected.accounts["anon"], cast, "no_breach")
     with pytest.raises(CommandError, match="about an unlinked account"):
         _build(account_case, tmp_path / "x.zip")
     with pytest.raises(CommandError, match="there is no case 999999"):

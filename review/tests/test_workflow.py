@@ -11,6 +11,7 @@ from review.workflow import (
     TransitionError,
     assign,
     decide,
+    outcomes_for,
     send_back,
     sign_off,
 )
@@ -30,28 +31,29 @@ def test_a_decided_case_cannot_be_reassigned(state: State) -> None:
 
 
 def test_no_breach_closes_the_case() -> None:
-    assert decide(State.ASSIGNED, Outcome.NO_BREACH, REASON, decider_is_assignee=True) is State.CLOSED
-    assert decide(State.ASSIGNED, Outcome.NOT_THEIRS, REASON, decider_is_assignee=True) is State.CLOSED
+    for outcome in (Outcome.NO_BREACH, Outcome.NOT_THEIRS):
+        assert decide(State.ASSIGNED, outcome, REASON, decider_is_assignee=True, about_member=True) is State.CLOSED
 
 
 @pytest.mark.parametrize("outcome", [Outcome.ADVICE, Outcome.WARNING, Outcome.REFER])
 def test_an_adverse_outcome_waits_for_sign_off(outcome: Outcome) -> None:
-    assert decide(State.ASSIGNED, outcome, REASON, decider_is_assignee=True) is State.AWAITING_SIGNOFF
+    state = decide(State.ASSIGNED, outcome, REASON, decider_is_assignee=True, about_member=True)
+    assert state is State.AWAITING_SIGNOFF
 
 
 def test_only_the_assignee_decides() -> None:
     with pytest.raises(TransitionError, match="only the reviewer the case is assigned to"):
-        decide(State.ASSIGNED, Outcome.WARNING, REASON, decider_is_assignee=False)
+        decide(State.ASSIGNED, Outcome.WARNING, REASON, decider_is_assignee=False, about_member=True)
 
 
 def test_an_unassigned_case_cannot_be_decided() -> None:
     with pytest.raises(TransitionError, match="must be assigned"):
-        decide(State.OPEN, Outcome.NO_BREACH, REASON, decider_is_assignee=True)
+        decide(State.OPEN, Outcome.NO_BREACH, REASON, decider_is_assignee=True, about_member=True)
 
 
 def test_a_decision_needs_a_reason() -> None:
     with pytest.raises(TransitionError, match=f"at least {MIN_REASON_LENGTH} characters"):
-        decide(State.ASSIGNED, Outcome.WARNING, "   too short        ", decider_is_assignee=True)
+        decide(State.ASSIGNED, Outcome.WARNING, "   too short        ", decider_is_assignee=True, about_member=True)
 
 
 def test_a_second_person_signs_off() -> None:
@@ -77,3 +79,15 @@ def test_only_a_case_awaiting_sign_off_can_be_signed_off_or_sent_back(state: Sta
         sign_off(state, signer_is_decider=False)
     with pytest.raises(TransitionError, match="no decision awaiting sign-off"):
         send_back(state, REASON, signer_is_decider=False)
+
+
+@pytest.mark.parametrize("outcome", [Outcome.ADVICE, Outcome.WARNING, Outcome.REFER])
+def test_no_adverse_outcome_while_nobody_is_confirmed_to_own_the_account(outcome: Outcome) -> None:
+    with pytest.raises(TransitionError, match="needs to know whose account this is"):
+        decide(State.ASSIGNED, outcome, REASON, decider_is_assignee=True, about_member=False)
+    # Finding no breach (or that it is nobody's we know) stays open.
+    assert decide(State.ASSIGNED, Outcome.NO_BREACH, REASON, decider_is_assignee=True, about_member=False) is (
+        State.CLOSED
+    )
+    assert outcome not in outcomes_for(about_member=False)
+    assert outcome in outcomes_for(about_member=True)
