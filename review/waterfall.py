@@ -52,6 +52,23 @@ def waterfall(evidence: Iterable[Mapping[str, Any]]) -> list[Bar]:
     return bars
 
 
+def likelihood(p: float, *, certain: bool = False) -> str:
+    """A link's probability as a reviewer (or a member) reads it, never rounded into certainty.
+
+    Only a certain link (declared by the member) reads "100%". A probabilistic 0.9995 reads
+    "99.95%", not "100%" beside "needs confirmation"; anything that would still round to 100 reads
+    "over 99.99%"; below half a percent, "under 1%" rather than a misleading "0%".
+    """
+    if certain:
+        return "100%"
+    if p < 0.005:
+        return "under 1%"
+    if p < 0.995:
+        return f"{p:.0%}"
+    text = f"{p:.2%}"
+    return "over 99.99%" if text == "100.00%" else text
+
+
 @dataclass(frozen=True)
 class Rival:
     """Another member who scored for the account, and by how much less evidence than the proposal."""
@@ -63,8 +80,8 @@ class Rival:
 
     @property
     def percent(self) -> str:
-        """The probability as a reviewer reads it: whole percent, never a misleading "0%"."""
-        return f"{self.probability:.0%}" if self.probability >= 0.005 else "under 1%"
+        """The probability as a reviewer reads it (``likelihood``)."""
+        return likelihood(self.probability)
 
 
 def proposal_weight(evidence: Iterable[Mapping[str, Any]]) -> float:

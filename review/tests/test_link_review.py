@@ -10,7 +10,7 @@ from oversight.models import AuditEvent
 from review.models import Case
 from review.services import assign_case, triage
 from review.tests.world import World, case_of, login
-from review.waterfall import probability, waterfall
+from review.waterfall import likelihood, probability, waterfall
 
 REASON = "Same name, town and photo as the register entry."
 
@@ -116,3 +116,29 @@ def test_a_reason_is_required_and_only_the_cases_reviewer_or_a_lead_may_resolve(
     assert Link.objects.get(pk=hits.links["bob"].pk).status == "rejected"
     page = _resolve(client, Case.objects.get(pk=bobs_case.pk), hits.links["bob"], "confirm")
     assert "no longer a proposal" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("p", "certain", "text"),
+    [
+        (1.0, True, "100%"),
+        (0.87, False, "87%"),
+        (0.9949, False, "99%"),
+        (0.9995, False, "99.95%"),
+        (0.999999, False, "over 99.99%"),
+        (1.0, False, "over 99.99%"),  # a model's probability is never certainty
+        (0.004, False, "under 1%"),
+    ],
+)
+def test_a_probability_is_never_rounded_into_certainty(p: float, certain: bool, text: str) -> None:
+    assert likelihood(p, certain=certain) == text
+
+
+@pytest.mark.django_db
+def test_a_near_certain_proposal_does_not_read_100_percent(client, hits: World, bobs_case: Case):
+    Link.objects.filter(account=hits.accounts["bobby"]).update(probability=0.9995)
+
+    html = login(client, "rita").get(reverse("review-case", kwargs={"case_id": bobs_case.pk})).content.decode()
+
+    assert "<td>99.95%</td>" in html and "adding up to 99.95%." in html
+    assert "100%" not in html
