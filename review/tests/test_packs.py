@@ -268,7 +268,7 @@ def test_a_probabilistic_link_shows_its_evidence_but_names_no_other_member(
     _build(case, tmp_path / "bob.zip")
 
     index = zipfile.ZipFile(tmp_path / "bob.zip").read("index.html").decode()
-    assert "probability <strong>0.870</strong>" in index and "(model test-model-1)" in index
+    assert "probability <strong>87%</strong>" in index and "(model test-model-1)" in index
     assert "nickname of the same name" in index and "Status: Confirmed, by lena" in index
     assert "1 other member(s) were considered (not named here)" in index
     assert "Alice" not in index and "M-0001" not in index and "idiots" not in index
