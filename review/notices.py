@@ -110,7 +110,6 @@ def draft_notice(decision: Decision, *, actor: Any) -> Notice | None:
         return None
     with transaction.atomic():
         notice = Notice.objects.create(
-            case=case,
             decision=decision,
             member_id=case.member_id,
             outcome=decision.outcome,
@@ -157,6 +156,11 @@ def notice_for_token(token: str) -> Notice | None:
     )
 
 
+def _locked(notice: Notice, *related: str) -> Notice:
+    """``notice`` re-read and locked for an update, with its decision (its case is the decision's)."""
+    return Notice.objects.select_for_update(of=("self",)).select_related("decision", *related).get(pk=notice.pk)
+
+
 def _require_staff(actor: Any, what: str) -> None:
     if actor == CLI_ACTOR:
         return
@@ -185,7 +189,7 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
     """
     _require_staff(actor, "send notices")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("member").get(pk=notice.pk)
+        notice = _locked(notice, "member")
         if notice.status != Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} was already {notice.get_status_display()}")
         now = timezone.now()
@@ -208,7 +212,7 @@ def mark_posted(notice: Notice, *, actor: Any) -> Notice:
     """The printed notice went in the post: the appeal window opens now."""
     _require_staff(actor, "mark notices posted")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        notice = _locked(notice)
         if notice.status != Notice.Status.TO_POST:
             raise NoticeError(f"notice {notice.pk} is {notice.get_status_display()}, not waiting to be posted")
         now = timezone.now()
@@ -223,7 +227,7 @@ def reissue_link(notice: Notice, *, actor: Any) -> Sent:
     """A new link for the member (emailed, or to print); the old one stops working at once."""
     _require_staff(actor, "reissue links")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("member").get(pk=notice.pk)
+        notice = _locked(notice, "member")
         if notice.status == Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} is a draft: send it first")
         token = _new_token(notice, timezone.now())
@@ -288,14 +292,12 @@ def receive_appeal(
     if via != Appeal.Via.MEMBER_PAGE:
         _require_staff(recorded_by, "record appeals on a member's behalf")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        notice = _locked(notice)
         now = timezone.now()
         already = Appeal.objects.filter(notice=notice).exists()
         _transition(workflow.receive_appeal, notice.appeal_due_at, now, grounds, already_appealed=already)
         appeal = Appeal.objects.create(
             notice=notice,
-            case_id=notice.case_id,
-            decision_id=notice.decision_id,
             grounds=grounds.strip(),
             contact_preference=contact_preference,
             contact_detail=contact_detail.strip(),
