@@ -158,7 +158,8 @@ class Notice(models.Model):
     decided on; an operator or lead checks the draft and sends it. The member's link carries a
     random token of which only the sha256 is stored.
 
-    Its case is not stored: it is ``decision.case`` (select_related ``decision`` where it is shown).
+    Its case and member are not stored: they are ``decision.case`` and ``decision.case.member``
+    (select_related ``decision__case__member`` where they are shown).
     ``views``, ``first_viewed_at`` and ``last_viewed_at`` are a cache for cheap lists; the record of
     each time the member opened their link is the audit log's ``notice.viewed`` events.
     """
@@ -170,7 +171,6 @@ class Notice(models.Model):
         POSTED = "posted", "posted"
 
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="notice")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="notices")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     outcome = models.CharField(max_length=16, choices=Decision.OUTCOME_CHOICES)
     reasons = models.TextField()
@@ -210,6 +210,18 @@ class Notice(models.Model):
     @property
     def case_id(self) -> int:
         return self.decision.case_id
+
+    @property
+    def member(self) -> Member:
+        """The member the notice is to: its case's (only a case about a member gets a notice)."""
+        member = self.decision.case.member
+        if member is None:
+            raise ValueError(f"notice {self.pk}: its case {self.case_id} is about no member")
+        return member
+
+    @property
+    def member_id(self) -> int:
+        return self.member.pk
 
     @property
     def outcome_label(self) -> str:

@@ -62,14 +62,13 @@ def _appeals_visible_to(request: HttpRequest) -> QuerySet[Appeal]:
 
 
 def _get_notice_for_user(request: HttpRequest, notice_id: int) -> Notice:
-    notices_ = _notices_visible_to(request).select_related("decision__case", "member", "sent_by")
+    notices_ = _notices_visible_to(request).select_related("decision__case__member", "sent_by")
     return get_object_or_404(notices_, pk=notice_id)
 
 
 def _get_appeal_for_user(request: HttpRequest, appeal_id: int) -> Appeal:
     appeals = _appeals_visible_to(request).select_related(
-        "notice__member",
-        "notice__decision__case",
+        "notice__decision__case__member",
         "notice__decision__reviewer",
         "notice__decision__signed_off_by",
         "assigned_to",
@@ -194,7 +193,7 @@ def list_notices(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("show", "draft")
     if chosen not in _NOTICE_FILTERS:
         chosen = "draft"
-    rows = visible.filter(_NOTICE_FILTERS[chosen][1]).select_related("decision", "member", "sent_by", "appeal")
+    rows = visible.filter(_NOTICE_FILTERS[chosen][1]).select_related("decision__case__member", "sent_by", "appeal")
     page = Paginator(rows.order_by("-drafted_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     counts = visible.aggregate(
         **{key: Count("pk", filter=q) for key, (_label, q) in _NOTICE_FILTERS.items() if key != "all"}

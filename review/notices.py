@@ -111,7 +111,6 @@ def draft_notice(decision: Decision, *, actor: Any) -> Notice | None:
     with transaction.atomic():
         notice = Notice.objects.create(
             decision=decision,
-            member_id=case.member_id,
             outcome=decision.outcome,
             reasons=decision.reason,
             clauses=_clauses(case),
@@ -150,15 +149,15 @@ def notice_for_token(token: str) -> Notice | None:
     if not token or len(token) > 100:
         return None
     return (
-        Notice.objects.select_related("member", "decision")
+        Notice.objects.select_related("decision__case__member")
         .filter(token_hash=hash_token(token), token_expires_at__gt=timezone.now())
         .first()
     )
 
 
-def _locked(notice: Notice, *related: str) -> Notice:
-    """``notice`` re-read and locked for an update, with its decision (its case is the decision's)."""
-    return Notice.objects.select_for_update(of=("self",)).select_related("decision", *related).get(pk=notice.pk)
+def _locked(notice: Notice) -> Notice:
+    """``notice`` re-read and locked for an update, with its decision, case and member (the decision's)."""
+    return Notice.objects.select_for_update(of=("self",)).select_related("decision__case__member").get(pk=notice.pk)
 
 
 def _require_staff(actor: Any, what: str) -> None:
@@ -189,7 +188,7 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
     """
     _require_staff(actor, "send notices")
     with transaction.atomic():
-        notice = _locked(notice, "member")
+        notice = _locked(notice)
         if notice.status != Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} was already {notice.get_status_display()}")
         now = timezone.now()
@@ -227,7 +226,7 @@ def reissue_link(notice: Notice, *, actor: Any) -> Sent:
     """A new link for the member (emailed, or to print); the old one stops working at once."""
     _require_staff(actor, "reissue links")
     with transaction.atomic():
-        notice = _locked(notice, "member")
+        notice = _locked(notice)
         if notice.status == Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} is a draft: send it first")
         token = _new_token(notice, timezone.now())

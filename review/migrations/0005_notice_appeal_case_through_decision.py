@@ -1,8 +1,9 @@
-# Notice.case, Appeal.case and Appeal.decision repeated notice → decision → case: dropped.
+# Notice.case, Notice.member, Appeal.case and Appeal.decision repeated notice → decision → case
+# (→ member): dropped.
 #
-# Nothing to move forwards (the facts stay in Notice.decision and Decision.case). Backwards, the
-# columns come back nullable, are filled from notice → decision → case, then made NOT NULL again,
-# so the migration reverses on a database with notices and appeals in it.
+# Nothing to move forwards (the facts stay in Notice.decision, Decision.case and Case.member).
+# Backwards, the columns come back nullable, are filled from notice → decision → case, then made
+# NOT NULL again, so the migration reverses on a database with notices and appeals in it.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -17,6 +18,8 @@ def _refill(apps, schema_editor):
     db = schema_editor.connection.alias
     decision_case = Decision.objects.using(db).filter(pk=OuterRef("decision_id")).values("case_id")[:1]
     Notice.objects.using(db).update(case_id=Subquery(decision_case))
+    case_member = Decision.objects.using(db).filter(pk=OuterRef("decision_id")).values("case__member_id")[:1]
+    Notice.objects.using(db).update(member_id=Subquery(case_member))
     notice_decision = Notice.objects.using(db).filter(pk=OuterRef("notice_id")).values("decision_id")[:1]
     Appeal.objects.using(db).update(decision_id=Subquery(notice_decision))
     notice_case = Notice.objects.using(db).filter(pk=OuterRef("notice_id")).values("case_id")[:1]
@@ -36,11 +39,13 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('review', '0004_evidence_packs'),
+        ('register', '0001_initial'),
     ]
 
     operations = [
         # nullable first, so that backwards the columns can be re-added empty and refilled
         _made_nullable('notice', 'case', 'notices', 'review.case'),
+        _made_nullable('notice', 'member', 'notices', 'register.member'),
         _made_nullable('appeal', 'case', 'appeals', 'review.case'),
         _made_nullable('appeal', 'decision', 'appeals', 'review.decision'),
         migrations.RunPython(migrations.RunPython.noop, _refill),
@@ -55,6 +60,10 @@ class Migration(migrations.Migration):
         migrations.RemoveField(
             model_name='notice',
             name='case',
+        ),
+        migrations.RemoveField(
+            model_name='notice',
+            name='member',
         ),
         migrations.AlterField(
             model_name='notice',

@@ -1,4 +1,4 @@
-"""A notice's case is its decision's, an appeal's decision and case its notice's: nothing stored twice.
+"""A notice's case (and member) is its decision's, an appeal's decision and case its notice's: nothing stored twice.
 
 Two members' cases, each with a notice and an appeal, so that every lookup through
 notice → decision → case has a wrong answer to avoid; and the migration that dropped the copies,
@@ -97,13 +97,16 @@ def test_the_figures_and_the_holds_count_both_cases_appeals(
     alices: Appeal, bobs: Appeal, settings: Any, hits: World
 ) -> None:
     settings.OVERSIGHT_MIN_CELL = 1
-    appeals = dict(figures.evaluate(figures.get("review.appeals"), 1).value.rows)
-    sent = dict(figures.evaluate(figures.get("review.notices"), 1).value.rows)
+    appeals, sent = (dict(_rows(key)) for key in ("review.appeals", "review.notices"))
 
     assert appeals["received, waiting for a lead"] == 2 and (sent["sent by email"], sent["posted"]) == (1, 1)
     holds = [h.what for h in member_holds(scope_of(hits.members["bob"].pk), timezone.now())]
     assert f"appeal #{bobs.pk} on case #{bobs.case_id} is received" in holds
     assert not [h for h in holds if f"#{alices.case_id}" in h]
+
+
+def _rows(key: str) -> Any:
+    return figures.evaluate(figures.get(key), 1).value.rows  # type: ignore[union-attr]  # a Table
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:
@@ -121,19 +124,24 @@ def _latest() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_refills_the_copies_backwards_and_drops_them_forwards(alices: Appeal, bobs: Appeal) -> None:
     expected = {a.pk: (a.notice_id, a.notice.decision_id, a.case_id) for a in (alices, bobs)}
+    notice_rows = {a.notice_id: (a.case_id, a.notice.member_id) for a in (alices, bobs)}
+    assert len({member for _case, member in notice_rows.values()}) == 2
     try:
         old = _migrate(BEFORE)
         rows = old.get_model("review", "Appeal").objects.values_list("pk", "notice_id", "decision_id", "case_id")
         assert {pk: rest for pk, *rest in rows} == {pk: list(v) for pk, v in expected.items()}
-        notice_cases = dict(old.get_model("review", "Notice").objects.values_list("pk", "case_id"))
-        assert notice_cases == {notice: case for notice, _decision, case in expected.values()}
+        rows = old.get_model("review", "Notice").objects.values_list("pk", "case_id", "member_id")
+        assert {pk: (case, member) for pk, case, member in rows} == notice_rows
         with pytest.raises(IntegrityError), transaction.atomic():  # NOT NULL again once refilled
             old.get_model("review", "Notice").objects.filter(pk=alices.notice_id).update(case_id=None)
 
         new = _migrate(AFTER)
         names = {f.name for f in new.get_model("review", "Appeal")._meta.get_fields()}
         assert "case" not in names and "decision" not in names
+        names = {f.name for f in new.get_model("review", "Notice")._meta.get_fields()}
+        assert "case" not in names and "member" not in names
     finally:
         _latest()
-    for appeal in Appeal.objects.select_related("notice__decision"):
+    for appeal in Appeal.objects.select_related("notice__decision__case__member"):
         assert (appeal.notice_id, appeal.decision_id, appeal.case_id) == expected[appeal.pk]
+        assert (appeal.case_id, appeal.notice.member_id) == notice_rows[appeal.notice_id]

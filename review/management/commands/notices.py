@@ -34,7 +34,7 @@ class Command(BaseCommand):
             self._list(options.get("status"))
 
     def _list(self, status: str | None) -> None:
-        rows = Notice.objects.select_related("member", "decision").order_by("-drafted_at", "-pk")
+        rows = Notice.objects.select_related("decision__case__member").order_by("-drafted_at", "-pk")
         if status:
             rows = rows.filter(status=status)
         if not rows.exists():
