@@ -224,6 +224,11 @@ class Notice(models.Model):
         return self.member.pk
 
     @property
+    def by_post(self) -> bool:
+        """It goes to the member on paper (no email address when it was sent): letters, not emails."""
+        return self.status in (Notice.Status.TO_POST, Notice.Status.POSTED)
+
+    @property
     def outcome_label(self) -> str:
         return OUTCOME_LABELS[Outcome(self.outcome)]
 

@@ -204,7 +204,7 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
         record("notice.sent", actor=actor, obj=notice, case=notice.case_id, by="email" if notice.email else "post")
         if notice.email:
             _email_notice(notice, token)
-    return Sent(notice, not notice.email, member_url(token))
+    return Sent(notice, notice.by_post, member_url(token))
 
 
 def mark_posted(notice: Notice, *, actor: Any) -> Notice:
@@ -231,11 +231,11 @@ def reissue_link(notice: Notice, *, actor: Any) -> Sent:
             raise NoticeError(f"notice {notice.pk} is a draft: send it first")
         token = _new_token(notice, timezone.now())
         notice.save(update_fields=["token_hash", "token_expires_at"])
-        by_post = notice.status in (Notice.Status.TO_POST, Notice.Status.POSTED)
-        record("notice.link_reissued", actor=actor, obj=notice, case=notice.case_id, by="post" if by_post else "email")
-        if not by_post:
+        by = "post" if notice.by_post else "email"
+        record("notice.link_reissued", actor=actor, obj=notice, case=notice.case_id, by=by)
+        if not notice.by_post:
             _email_notice(notice, token, reissued=True)
-    return Sent(notice, by_post, member_url(token))
+    return Sent(notice, notice.by_post, member_url(token))
 
 
 def send_all_drafts(*, actor: Any) -> list[Sent]:
