@@ -92,6 +92,16 @@ class Case(models.Model):
             return str(self.member)
         return f"unlinked account {self.account}"
 
+    @property
+    def notices(self) -> NoticeQuerySet:
+        """The notices of this case's decisions (found through each notice's decision)."""
+        return Notice.objects.of_cases([self.pk])
+
+    @property
+    def appeals(self) -> AppealQuerySet:
+        """The appeals against this case's notices (found through notice → decision → case)."""
+        return Appeal.objects.of_cases([self.pk])
+
 
 class DecisionQuerySet(models.QuerySet["Decision"]):
     def standing(self) -> DecisionQuerySet:
@@ -135,12 +145,23 @@ class Decision(models.Model):
         return is_adverse(Outcome(self.outcome)) and self.signed_off_at is None and self.sent_back_at is None
 
 
+class NoticeQuerySet(models.QuerySet["Notice"]):
+    def of_cases(self, cases: Any) -> NoticeQuerySet:
+        """Notices on ``cases`` (case ids or a Case queryset): a notice's case is its decision's."""
+        return self.filter(decision__case__in=cases)
+
+
 class Notice(models.Model):
     """What a member is told of a signed-off adverse decision: outcome, reasons, rules, evidence, appeal.
 
     Drafted at sign-off from the case as it then stood, so the member reads exactly what was
     decided on; an operator or lead checks the draft and sends it. The member's link carries a
     random token of which only the sha256 is stored.
+
+    Its case and member are not stored: they are ``decision.case`` and ``decision.case.member``
+    (select_related ``decision__case__member`` where they are shown).
+    ``views``, ``first_viewed_at`` and ``last_viewed_at`` are a cache for cheap lists; the record of
+    each time the member opened their link is the audit log's ``notice.viewed`` events.
     """
 
     class Status(models.TextChoices):
@@ -149,9 +170,7 @@ class Notice(models.Model):
         TO_POST = "to_post", "to post (no email address)"
         POSTED = "posted", "posted"
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notices")
     decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="notice")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="notices")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     outcome = models.CharField(max_length=16, choices=Decision.OUTCOME_CHOICES)
     reasons = models.TextField()
@@ -171,23 +190,60 @@ class Notice(models.Model):
     appeal_due_at = models.DateTimeField(null=True, blank=True, help_text="set when the notice reaches the member")
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, help_text="sha256 of the link's token")
     token_expires_at = models.DateTimeField(null=True, blank=True)
-    first_viewed_at = models.DateTimeField(null=True, blank=True)
-    last_viewed_at = models.DateTimeField(null=True, blank=True)
-    views = models.PositiveIntegerField(default=0)
+    # A cache of the audit log's notice.viewed events (the record), kept for cheap lists and filters.
+    first_viewed_at = models.DateTimeField(null=True, blank=True, help_text="cache: the first notice.viewed event")
+    last_viewed_at = models.DateTimeField(null=True, blank=True, help_text="cache: the last notice.viewed event")
+    views = models.PositiveIntegerField(default=0, help_text="cache: how many notice.viewed events")
+
+    objects = NoticeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-drafted_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"notice {self.pk} on {self.case}"
+        return f"notice {self.pk} on case {self.case_id}"
+
+    @property
+    def case(self) -> Case:
+        return self.decision.case
+
+    @property
+    def case_id(self) -> int:
+        return self.decision.case_id
+
+    @property
+    def member(self) -> Member:
+        """The member the notice is to: its case's (only a case about a member gets a notice)."""
+        member = self.decision.case.member
+        if member is None:
+            raise ValueError(f"notice {self.pk}: its case {self.case_id} is about no member")
+        return member
+
+    @property
+    def member_id(self) -> int:
+        return self.member.pk
+
+    @property
+    def by_post(self) -> bool:
+        """It goes to the member on paper (no email address when it was sent): letters, not emails."""
+        return self.status in (Notice.Status.TO_POST, Notice.Status.POSTED)
 
     @property
     def outcome_label(self) -> str:
         return OUTCOME_LABELS[Outcome(self.outcome)]
 
 
+class AppealQuerySet(models.QuerySet["Appeal"]):
+    def of_cases(self, cases: Any) -> AppealQuerySet:
+        """Appeals on ``cases`` (case ids or a Case queryset), through notice → decision → case."""
+        return self.filter(notice__decision__case__in=cases)
+
+
 class Appeal(models.Model):
-    """A member's appeal against a notified decision, decided by a lead independent of it."""
+    """A member's appeal against a notified decision, decided by a lead independent of it.
+
+    Its decision and case are not stored: they are ``notice.decision`` and ``notice.decision.case``.
+    """
 
     class Via(models.TextChoices):
         MEMBER_PAGE = "member_page", "the member's notice page"
@@ -206,8 +262,6 @@ class Appeal(models.Model):
     OUTCOME_CHOICES = [(o.value, APPEAL_OUTCOME_LABELS[o]) for o in AppealOutcome]
 
     notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="appeal")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="appeals")
-    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="appeals")
     grounds = models.TextField()
     contact_preference = models.CharField(max_length=8, choices=Contact.choices, blank=True)
     contact_detail = models.CharField(max_length=200, blank=True, help_text="a phone number or address, if given")
@@ -236,12 +290,30 @@ class Appeal(models.Model):
     result_emailed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="bumped on every change; guards concurrent edits")
 
+    objects = AppealQuerySet.as_manager()
+
     class Meta:
         ordering = ["due_at", "pk"]
         indexes = [models.Index(fields=["state", "due_at"])]
 
     def __str__(self) -> str:
-        return f"appeal {self.pk} on {self.case}"
+        return f"appeal {self.pk} on case {self.case_id}"
+
+    @property
+    def decision(self) -> Decision:
+        return self.notice.decision
+
+    @property
+    def decision_id(self) -> int:
+        return self.notice.decision_id
+
+    @property
+    def case(self) -> Case:
+        return self.notice.decision.case
+
+    @property
+    def case_id(self) -> int:
+        return self.notice.decision.case_id
 
 
 class EvidencePack(models.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -29,6 +29,8 @@ from review.forms import AppealAssignForm, AppealDecisionForm, MemberAppealForm,
 from review.models import Appeal, Notice
 from review.workflow import AppealState, appeal_window_open
 
+_Row = TypeVar("_Row", Notice, Appeal)
+
 PAGE_SIZE = 50
 _SEE_ALL = {Role.OPERATOR, Role.LEAD}
 _NO_ACCESS = "notices and appeals show members' posts; your role sees aggregates only"
@@ -38,36 +40,37 @@ _NO_ACCESS = "notices and appeals show members' posts; your role sees aggregates
 # access: the one place that decides who sees which notice and appeal
 
 
-def _notices_visible_to(request: HttpRequest) -> QuerySet[Notice]:
-    """Need-to-know: operators and leads see every notice, reviewers those of their own cases."""
+def _visible(request: HttpRequest, rows: QuerySet[_Row], case: str) -> QuerySet[_Row]:
+    """Need-to-know: operators and leads see every row, reviewers those of their own cases.
+
+    ``case`` is the path from the row to its case (a notice's case is its decision's).
+    """
     roles = request_roles(request)
     if roles & _SEE_ALL:
-        return Notice.objects.all()
+        return rows
     if Role.REVIEWER in roles:
-        return Notice.objects.filter(case__assigned_to=request.user.pk)
+        return rows.filter(**{f"{case}__assigned_to": request.user.pk})
     raise PermissionDenied(_NO_ACCESS)
+
+
+def _notices_visible_to(request: HttpRequest) -> QuerySet[Notice]:
+    return _visible(request, Notice.objects.all(), "decision__case")
 
 
 def _appeals_visible_to(request: HttpRequest) -> QuerySet[Appeal]:
-    roles = request_roles(request)
-    if roles & _SEE_ALL:
-        return Appeal.objects.all()
-    if Role.REVIEWER in roles:
-        return Appeal.objects.filter(case__assigned_to=request.user.pk)
-    raise PermissionDenied(_NO_ACCESS)
+    return _visible(request, Appeal.objects.all(), "notice__decision__case")
 
 
 def _get_notice_for_user(request: HttpRequest, notice_id: int) -> Notice:
-    notices_ = _notices_visible_to(request).select_related("case", "member", "decision", "sent_by")
+    notices_ = _notices_visible_to(request).select_related("decision__case__member", "sent_by")
     return get_object_or_404(notices_, pk=notice_id)
 
 
 def _get_appeal_for_user(request: HttpRequest, appeal_id: int) -> Appeal:
     appeals = _appeals_visible_to(request).select_related(
-        "case",
-        "notice__member",
-        "decision__reviewer",
-        "decision__signed_off_by",
+        "notice__decision__case__member",
+        "notice__decision__reviewer",
+        "notice__decision__signed_off_by",
         "assigned_to",
         "decided_by",
         "recorded_by",
@@ -190,7 +193,7 @@ def list_notices(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("show", "draft")
     if chosen not in _NOTICE_FILTERS:
         chosen = "draft"
-    rows = visible.filter(_NOTICE_FILTERS[chosen][1]).select_related("case", "member", "sent_by", "appeal")
+    rows = visible.filter(_NOTICE_FILTERS[chosen][1]).select_related("decision__case__member", "sent_by", "appeal")
     page = Paginator(rows.order_by("-drafted_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     counts = visible.aggregate(
         **{key: Count("pk", filter=q) for key, (_label, q) in _NOTICE_FILTERS.items() if key != "all"}
@@ -308,7 +311,7 @@ def list_appeals(request: HttpRequest) -> HttpResponse:
         rows = visible
     else:
         chosen, rows = "active", visible.exclude(state=AppealState.DECIDED.value)
-    rows = rows.select_related("case__member", "assigned_to", "decided_by").order_by("due_at", "pk")
+    rows = rows.select_related("notice__decision__case__member", "assigned_to", "decided_by").order_by("due_at", "pk")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     found = dict(visible.order_by().values_list("state").annotate(n=Count("pk")))
     counts = [(s.value, found.get(s.value, 0)) for s in _APPEAL_STATES]

@@ -110,9 +110,7 @@ def draft_notice(decision: Decision, *, actor: Any) -> Notice | None:
         return None
     with transaction.atomic():
         notice = Notice.objects.create(
-            case=case,
             decision=decision,
-            member_id=case.member_id,
             outcome=decision.outcome,
             reasons=decision.reason,
             clauses=_clauses(case),
@@ -151,10 +149,15 @@ def notice_for_token(token: str) -> Notice | None:
     if not token or len(token) > 100:
         return None
     return (
-        Notice.objects.select_related("member", "decision")
+        Notice.objects.select_related("decision__case__member")
         .filter(token_hash=hash_token(token), token_expires_at__gt=timezone.now())
         .first()
     )
+
+
+def _locked(notice: Notice) -> Notice:
+    """``notice`` re-read and locked for an update, with its decision, case and member (the decision's)."""
+    return Notice.objects.select_for_update(of=("self",)).select_related("decision__case__member").get(pk=notice.pk)
 
 
 def _require_staff(actor: Any, what: str) -> None:
@@ -185,7 +188,7 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
     """
     _require_staff(actor, "send notices")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("member").get(pk=notice.pk)
+        notice = _locked(notice)
         if notice.status != Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} was already {notice.get_status_display()}")
         now = timezone.now()
@@ -201,14 +204,14 @@ def send_notice(notice: Notice, *, actor: Any) -> Sent:
         record("notice.sent", actor=actor, obj=notice, case=notice.case_id, by="email" if notice.email else "post")
         if notice.email:
             _email_notice(notice, token)
-    return Sent(notice, not notice.email, member_url(token))
+    return Sent(notice, notice.by_post, member_url(token))
 
 
 def mark_posted(notice: Notice, *, actor: Any) -> Notice:
     """The printed notice went in the post: the appeal window opens now."""
     _require_staff(actor, "mark notices posted")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        notice = _locked(notice)
         if notice.status != Notice.Status.TO_POST:
             raise NoticeError(f"notice {notice.pk} is {notice.get_status_display()}, not waiting to be posted")
         now = timezone.now()
@@ -223,16 +226,16 @@ def reissue_link(notice: Notice, *, actor: Any) -> Sent:
     """A new link for the member (emailed, or to print); the old one stops working at once."""
     _require_staff(actor, "reissue links")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("member").get(pk=notice.pk)
+        notice = _locked(notice)
         if notice.status == Notice.Status.DRAFT:
             raise NoticeError(f"notice {notice.pk} is a draft: send it first")
         token = _new_token(notice, timezone.now())
         notice.save(update_fields=["token_hash", "token_expires_at"])
-        by_post = notice.status in (Notice.Status.TO_POST, Notice.Status.POSTED)
-        record("notice.link_reissued", actor=actor, obj=notice, case=notice.case_id, by="post" if by_post else "email")
-        if not by_post:
+        by = "post" if notice.by_post else "email"
+        record("notice.link_reissued", actor=actor, obj=notice, case=notice.case_id, by=by)
+        if not notice.by_post:
             _email_notice(notice, token, reissued=True)
-    return Sent(notice, by_post, member_url(token))
+    return Sent(notice, notice.by_post, member_url(token))
 
 
 def send_all_drafts(*, actor: Any) -> list[Sent]:
@@ -288,14 +291,12 @@ def receive_appeal(
     if via != Appeal.Via.MEMBER_PAGE:
         _require_staff(recorded_by, "record appeals on a member's behalf")
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        notice = _locked(notice)
         now = timezone.now()
         already = Appeal.objects.filter(notice=notice).exists()
         _transition(workflow.receive_appeal, notice.appeal_due_at, now, grounds, already_appealed=already)
         appeal = Appeal.objects.create(
             notice=notice,
-            case_id=notice.case_id,
-            decision_id=notice.decision_id,
             grounds=grounds.strip(),
             contact_preference=contact_preference,
             contact_detail=contact_detail.strip(),

@@ -83,8 +83,8 @@ def _in_appeal_window(now: datetime) -> QuerySet[Case]:
 
 def _answer_pending(now: datetime) -> QuerySet[Case]:
     """Cases the member may still answer: their appeal window is open, or their appeal is undecided."""
-    unanswered = Notice.objects.filter(appeal_due_at__gt=now, appeal__isnull=True).values("case_id")
-    undecided = Appeal.objects.exclude(state=AppealState.DECIDED.value).values("case_id")
+    unanswered = Notice.objects.filter(appeal_due_at__gt=now, appeal__isnull=True).values("decision__case_id")
+    undecided = Appeal.objects.exclude(state=AppealState.DECIDED.value).values("notice__decision__case_id")
     return Case.objects.filter(Q(pk__in=unanswered) | Q(pk__in=undecided))
 
 
@@ -123,7 +123,7 @@ def member_holds(scope: Scope, now: datetime) -> list[Hold]:
         if closed_at + adverse_days > now:
             what = f"case #{pk}: adverse outcome kept for ASSAY_RETENTION_ADVERSE_CASE_DAYS after closing"
             holds.append(Hold(what, closed_at + adverse_days))
-    for notice in Notice.objects.filter(case__in=_cases_of(scope)).select_related("appeal"):
+    for notice in Notice.objects.of_cases(_cases_of(scope)).select_related("decision", "appeal"):
         appeal = getattr(notice, "appeal", None)
         if appeal is None and notice.appeal_due_at is not None and notice.appeal_due_at > now:
             holds.append(Hold(f"case #{notice.case_id}: the member's window to appeal", notice.appeal_due_at))
@@ -173,7 +173,7 @@ def _export_decisions(decisions: QuerySet[Decision]) -> list[dict[str, Any]]:
 
 
 def _export_notices(notices: QuerySet[Notice]) -> list[dict[str, Any]]:
-    rows = list(notices.order_by("drafted_at", "pk"))
+    rows = list(notices.select_related("decision").order_by("drafted_at", "pk"))
     roles = staff_as_roles(n.sent_by_id for n in rows)
     return [
         {
@@ -198,7 +198,7 @@ def _export_notices(notices: QuerySet[Notice]) -> list[dict[str, Any]]:
 
 
 def _export_appeals(appeals: QuerySet[Appeal]) -> list[dict[str, Any]]:
-    rows = list(appeals.order_by("received_at", "pk"))
+    rows = list(appeals.select_related("notice__decision").order_by("received_at", "pk"))
     roles = staff_as_roles(u for a in rows for u in (a.recorded_by_id, a.assigned_to_id, a.decided_by_id))
     return [
         {
@@ -270,10 +270,10 @@ register_category(
         key="review.notice",
         label="notices sent to the member, with the evidence they showed",
         retention="kept with their case",
-        rows=lambda scope: Notice.objects.filter(case__in=_cases_of(scope)),
+        rows=lambda scope: Notice.objects.of_cases(_cases_of(scope)),
         export=_export_notices,
         erase_order=4,
-        of_cases=lambda case_ids: Notice.objects.filter(case_id__in=case_ids),
+        of_cases=lambda case_ids: Notice.objects.of_cases(case_ids),
     )
 )
 register_category(
@@ -281,10 +281,10 @@ register_category(
         key="review.appeal",
         label="the member's appeals and their results",
         retention="kept with their case",
-        rows=lambda scope: Appeal.objects.filter(case__in=_cases_of(scope)),
+        rows=lambda scope: Appeal.objects.of_cases(_cases_of(scope)),
         export=_export_appeals,
         erase_order=3,
-        of_cases=lambda case_ids: Appeal.objects.filter(case_id__in=case_ids),
+        of_cases=lambda case_ids: Appeal.objects.of_cases(case_ids),
     )
 )
 register_category(

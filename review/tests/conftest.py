@@ -126,7 +126,7 @@ def notice(hits: World, cast: dict[str, Any]) -> Any:
     case = assigned(alice, cast["rita"], by=cast["olivia"])
     record_decision(case, cast["rita"], "warning", DECISION_REASON, expected_version=case.version)
     sign_off(case, cast["lena"], expected_version=case.version)
-    return Notice.objects.get(case=case)
+    return Notice.objects.get(decision__case=case)
 
 
 def _exchange(world: World, seq: int, body: bytes) -> Exchange:

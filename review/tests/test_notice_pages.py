@@ -136,7 +136,7 @@ def _more_notices(notice: Notice, n: int) -> None:
             decided_at=notice.drafted_at,
         )  # fmt: skip
         extra = Notice.objects.create(
-            case=notice.case, decision=decision, member=notice.member, outcome="advice", reasons=DECISION_REASON,
+            decision=decision, outcome="advice", reasons=DECISION_REASON,
             appeal_days=21, drafted_at=notice.drafted_at,
         )  # fmt: skip
         notices.send_notice(extra, actor="cli")

@@ -159,7 +159,7 @@ def test_reissuing_a_link_stops_the_old_one(client: Client, notice: Notice, cast
     assert "Any earlier link no longer works" in mail.outbox[-1].body
     assert client.get(f"/notice/{old}/").status_code == 404
     assert client.get(f"/notice/{new.group(1)}/").status_code == 200
-    assert AuditEvent.objects.filter(action="notice.link_reissued", actor="lena").exists()
+    assert AuditEvent.objects.get(action="notice.link_reissued", actor="lena").data["by"] == "email"
 
 
 @pytest.mark.django_db
@@ -187,8 +187,10 @@ def test_a_member_without_email_gets_a_letter_to_print_and_the_window_opens_when
     notice.refresh_from_db()
     assert notice.status == Notice.Status.POSTED
     assert notice.posted_at is not None and notice.appeal_due_at == notice.posted_at + timedelta(days=21)
+    assert "Print the letter again" in client.get(reverse("review-notice", args=[notice.pk])).text
     reprint = client.post(reverse("review-notice-reissue", args=[notice.pk]))
     assert "A new link is on this letter" in reprint.text and token.group(1) not in reprint.text
+    assert not mail.outbox and AuditEvent.objects.get(action="notice.link_reissued").data["by"] == "post"
 
 
 @pytest.mark.django_db

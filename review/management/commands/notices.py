@@ -16,7 +16,9 @@ class Command(BaseCommand):
         "`assay notices [list] [--status S]`, `assay notices send ID`, `assay notices send --all-drafts`. "
         "A notice is drafted when a lead signs off an adverse decision about a member. Sending emails the "
         "member a link to it (ASSAY_PUBLIC_URL/notice/...); a member without an email address gets it by post: "
-        "the notice is marked to post, and its letter is printed from its page (/review/notices/ID/)."
+        "the notice is marked to post, and its letter is printed from its page (/review/notices/ID/). "
+        "The list's 'viewed' is when the member first opened their link (the audit log's notice.viewed "
+        "events are the record of every view)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,7 +36,7 @@ class Command(BaseCommand):
             self._list(options.get("status"))
 
     def _list(self, status: str | None) -> None:
-        rows = Notice.objects.select_related("member").order_by("-drafted_at", "-pk")
+        rows = Notice.objects.select_related("decision__case__member").order_by("-drafted_at", "-pk")
         if status:
             rows = rows.filter(status=status)
         if not rows.exists():
