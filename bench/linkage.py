@@ -363,6 +363,13 @@ def main(argv: list[str] | None = None) -> None:
         help="how forthcoming accounts are: 'sparse' (default, what surveys report) or 'full' (every account shows "
         "its owner's full name and postcode district: the upper bound)",
     )
+    parser.add_argument(
+        "--labels",
+        choices=("sample", "all"),
+        default="sample",
+        help="what assay is trained on: the label sample's confirmed pairs (default, what reviewers would "
+        "have decided) or every true pair (an oracle: shows whether estimating the model limits it)",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-assay", action="store_true")
     args = parser.parse_args(argv)
@@ -385,18 +392,19 @@ def main(argv: list[str] | None = None) -> None:
         truth = {a: owner[a] for a in ids if a in owner}
         new_truth = [a for a in new.column("account_id").to_pylist() if a in owner]
         sample = ids[:_LABEL_SAMPLE]
+        training = ids if args.labels == "all" else sample
         del owner, ids
         gc.collect()
         gc.freeze()  # read-only from here: keep the children from copying it
         print(
             f"generated {args.n:,} members, {accounts.num_rows:,} accounts ({len(truth):,} members'), "
             f"+{new.num_rows:,} new ({len(new_truth)} members') in {time.perf_counter() - t0:.1f} s; "
-            f"names {args.names}; accounts {args.profile}; {os.cpu_count()} cores"
+            f"names {args.names}; accounts {args.profile}; labels {args.labels}; {os.cpu_count()} cores"
         )
         results = (
             {}
             if args.skip_assay
-            else {"assay": _in_child(_run_assay, members, accounts, new, _confirmed(truth, sample))}
+            else {"assay": _in_child(_run_assay, members, accounts, new, _confirmed(truth, training))}
         )
         if not args.skip_baseline:
             results["baseline"] = _in_child(_run_baseline, members, accounts, new)
