@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from evidence.models import Quarantine
-from oversight.privacy import Category, Scope, register_category
+from oversight.privacy import Category, Scope, register_addresses_of, register_category
 from register.models import DeclaredIdentifier, Member
 
 _MEMBER_EXPORT = (
@@ -61,6 +61,14 @@ def _anonymise(members: QuerySet[Member]) -> int:
         )
         n += 1
     return n
+
+
+def _addresses(member_id: int) -> list[str]:
+    """The member's email address now (outbox copies of mail to it are theirs)."""
+    return [e for e in Member.objects.filter(pk=member_id).values_list("email", flat=True) if e]
+
+
+register_addresses_of(_addresses)
 
 
 def _export_members(members: QuerySet[Member]) -> list[dict[str, Any]]:
