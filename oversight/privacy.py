@@ -102,6 +102,8 @@ class RetentionRule:
     apply: Callable[[Any], int]  # purge or delete what candidates gave (less held rows); returns how many
     action: str = "purged"  # what apply does, for the summary: "purged", "deleted"
     order: int = 50  # lower first: cases expire (purging their posts) before spent pages are emptied
+    # The rows are members (register.Member): erasure's holds (:func:`holds_on`) keep them too.
+    member_holds: bool = False
 
 
 AccountsOf = Callable[[int, bool], list[int]]  # (member id, only_theirs) -> account ids
@@ -192,6 +194,16 @@ def without_held(rows: QuerySet[Any], now: datetime) -> QuerySet[Any]:
 
 def holds_on(scope: Scope, now: datetime) -> list[Hold]:
     return [hold for check in registry.member_holds for hold in check(scope, now)]
+
+
+def without_member_holds(members: QuerySet[Any], now: datetime) -> QuerySet[Any]:
+    """``members`` less those a member hold keeps (an open case, an appeal, ...), as erasure would refuse them."""
+    held = [
+        pk
+        for pk in members.values_list("pk", flat=True)
+        if holds_on(scope_of(pk, only_theirs=True, addresses=False), now)
+    ]
+    return members.exclude(pk__in=held) if held else members
 
 
 def counts(scope: Scope) -> list[tuple[Category | FileCategory, int]]:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from oversight.privacy import RetentionRule, registry, without_held
+from oversight.privacy import RetentionRule, registry, without_held, without_member_holds
 from oversight.services import record
 
 
@@ -64,6 +64,8 @@ def run_retention(
                 result.due = len(candidates)
             else:
                 due = without_held(candidates, now)
+                if result.rule.member_holds:
+                    due = without_member_holds(due, now)
                 result.due = due.count()
                 result.held = candidates.count() - result.due
             if apply and result.due:
