@@ -84,7 +84,7 @@ def erase_member(member_id: int, *, reason: str, actor: Any = None, apply: bool 
         if not apply:
             return plan
         plan.done = {f.key: f.erase(plan.scope) for f in file_categories()}
-        plan.done |= {c.key: c.erase(c.rows(plan.scope)) for c in categories()}
+        plan.done |= {c.key: c.erase_for(plan.scope) for c in categories()}
         record(
             "member.erased",
             actor=actor,

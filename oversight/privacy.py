@@ -66,6 +66,12 @@ class Category:
     erase_order: int = 50  # lower first: dependants before the rows they point at
     # Rows that belong to given cases (decisions, notices, appeals): erased before an expired case is deleted.
     of_cases: Callable[[Sequence[int]], QuerySet[Any]] | None = None
+    # Erasure that needs to know whom it is about, not only which rows (e.g. to redact their handles out
+    # of collection requests): called with the scope instead of ``erase(rows(scope))``.
+    erase_scope: Callable[[Scope], int] | None = None
+
+    def erase_for(self, scope: Scope) -> int:
+        return self.erase_scope(scope) if self.erase_scope is not None else self.erase(self.rows(scope))
 
     @property
     def model_label(self) -> str:
