@@ -76,7 +76,7 @@ def _message(part: bytes) -> Message | None:
     return Message(recipients, str(headers.get("Subject", "")), sent_at, part)
 
 
-def read(path: Path) -> OutboxFile | None:
+def read(path: Path, mentioning: set[str] | None = None) -> OutboxFile | None:
     """The messages in ``path`` if the file backend wrote it, else None (the file is left alone)."""
     try:
         if path.suffix != ".log" or path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_BYTES:
@@ -86,6 +86,8 @@ def read(path: Path) -> OutboxFile | None:
         return None
     if not data.endswith(SEPARATOR):
         return None  # empty, half-written, or not the backend's
+    if mentioning is not None and not any(m.encode() in data.lower() for m in mentioning):
+        return None
     messages = []
     for part in data[: -len(SEPARATOR)].split(SEPARATOR):
         message = _message(part)
@@ -95,13 +97,14 @@ def read(path: Path) -> OutboxFile | None:
     return OutboxFile(path, tuple(messages))
 
 
-def files() -> list[OutboxFile]:
-    """Every file in the outbox the file backend wrote, oldest name first."""
+def files(mentioning: set[str] | None = None) -> list[OutboxFile]:
+    """Every file in the outbox the file backend wrote, oldest name first (``mentioning``: only files
+    whose bytes contain one of these lower-case strings, a cheap test before parsing)."""
     try:
         paths = sorted(folder().iterdir())
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [found for path in paths if (found := read(path)) is not None]
+    return [found for path in paths if (found := read(path, mentioning)) is not None]
 
 
 def sent_before(cutoff: datetime) -> list[OutboxFile]:
@@ -125,7 +128,7 @@ def to_addresses(addresses: tuple[str, ...]) -> list[tuple[OutboxFile, Message]]
     wanted = set(addresses)
     if not wanted:
         return []
-    return [(f, m) for f in files() for m in f.messages if m.recipients & wanted]
+    return [(f, m) for f in files(mentioning=wanted) for m in f.messages if m.recipients & wanted]
 
 
 def erase_to(addresses: tuple[str, ...]) -> int:
@@ -164,7 +167,7 @@ def _listing(found: list[tuple[OutboxFile, Message]]) -> list[dict[str, Any]]:
 register_file_category(
     FileCategory(
         key="oversight.outbox",
-        label="emails sent to the member, as copies in the outbox (listed; their text is the notice)",
+        label="copies of emails sent to the member, kept in the outbox folder (listed, not included)",
         retention="deleted ASSAY_RETENTION_OUTBOX_DAYS after sending, or on erasure",
         find=lambda scope: to_addresses(scope.addresses),
         export=_listing,

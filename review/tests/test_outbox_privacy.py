@@ -174,7 +174,7 @@ def test_subject_access_lists_the_outbox_mail_without_its_text(sent: Notice, out
     assert listed["subject"] == NOTICE_SUBJECT and listed["to"] == ["alice@example.org"]
     assert listed["file"] == notice_file.name and set(listed) == {"sent_at", "subject", "to", "file"}
     assert manifest["categories"]["oversight.outbox"]["rows"] == 1
-    assert "Emails sent to the member" in summary and NOTICE_SUBJECT in summary
+    assert "Copies of emails sent to the member" in summary and NOTICE_SUBJECT in summary
 
 
 @pytest.mark.django_db
@@ -182,5 +182,5 @@ def test_the_member_page_counts_the_outbox_mail(sent: Notice, client: Client) ->
     response = login(client, "olivia").get(reverse("register-member", args=[sent.member_id]))
 
     assert response.status_code == 200
-    assert "Emails sent to the member" in response.text
+    assert "Copies of emails sent to the member" in response.text
     assert "ASSAY_RETENTION_OUTBOX_DAYS" in response.text
