@@ -29,6 +29,7 @@ CAST = {
 def _fast_hashing(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AXES_ENABLED = False
+    settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")  # retention and erasure read it: never the real one
 
 
 @pytest.fixture(autouse=True)

@@ -193,7 +193,9 @@ def run_demo(
         users = _users(report)
         purpose = _purpose(users)
     report.lines.append(f"purpose: {purpose}, {purpose.get_lawful_basis_display()}, approved by {purpose.approved_by}")
-    posts = import_posts(files.posts_ndjson, progress=bar("posts", files.posts_ndjson.stat().st_size))
+    posts = import_posts(
+        files.posts_ndjson, progress=bar("posts", files.posts_ndjson.stat().st_size), purpose=purpose.name
+    )
     report.lines.append(
         f"posts: {posts.imported} imported, {posts.duplicates} duplicate, {posts.quarantined} quarantined"
     )

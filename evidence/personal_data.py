@@ -4,20 +4,32 @@ A post is never silently removed: retention and erasure *purge* it, dropping its
 URL and language but keeping its id, platform id, times, sha256 and ``purged_at``, so the hash still
 proves what was held. The HTTP exchange a post came from is purged (body emptied, sha256 kept)
 once every post derived from it is purged.
+
+Collection requests name accounts too: an X timeline is fetched from ``/2/users/<id>/tweets`` after
+looking the handle up at ``/2/users/by/username/<handle>``, a search or a Bluesky feed names the
+handle in its parameters, and a run keeps its query and cursor. On erasure, each of the member's
+account ids and handles (past ones too) is replaced by ``[erased]`` wherever it is a whole token of
+an exchange's URL or parameters, or of a finished run's query and cursor; an exchange naming them
+that no live post is derived from is emptied as well (its profile lookup, say). The sha256 stays,
+as for purged posts. Other accounts named in the same request are left as they are, and so is a
+source's configured query: a source still naming the member must be edited or disabled by a person.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from evidence.models import Account, AccountObservation, Exchange, Post, Quarantine
-from oversight.privacy import Category, RetentionRule, register_category, register_retention
+from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Post, Quarantine
+from oversight.privacy import Category, RetentionRule, Scope, register_category, register_retention
 
 _CHUNK = 5000
 _ACCOUNT_PROFILE = ("handle", "display_name", "bio", "location", "url")
@@ -71,6 +83,90 @@ def _erase_accounts(accounts: QuerySet[Account]) -> int:
     return n
 
 
+# ---------------------------------------------------------------------------------------------
+# collection requests naming the member's accounts
+
+ERASED = "[erased]"
+_TOKEN = re.compile(r"[^\s/?&=,+()\[\]{}\"'|;]+")
+_MIN_IDENTIFIER = 3  # shorter ids and handles would match ordinary tokens ("page=1")
+
+
+def _identifiers(account_ids: tuple[int, ...]) -> set[str]:
+    """The accounts' platform ids and handles, now and past, lower case without "@"."""
+    ids = list(account_ids)
+    values = [v for pair in Account.objects.filter(pk__in=ids).values_list("platform_id", "handle") for v in pair]
+    values += list(AccountObservation.objects.filter(account_id__in=ids).values_list("handle", flat=True))
+    found = {v.strip().lstrip("@").lower() for v in values}
+    return {v for v in found if len(v) >= _MIN_IDENTIFIER}
+
+
+def _names(token: str, identifiers: set[str]) -> bool:
+    token = token.lower()
+    return bool({token, token.lstrip("@"), token.partition(":")[2].lstrip("@")} & identifiers)
+
+
+def _redact_text(text: str, identifiers: set[str]) -> str:
+    return _TOKEN.sub(lambda m: ERASED if _names(m.group(0), identifiers) else m.group(0), text)
+
+
+def _redact(value: Any, identifiers: set[str]) -> Any:
+    """``value`` (a string, or JSON of them) with every token naming the identifiers replaced."""
+    if isinstance(value, str):
+        return _redact_text(value, identifiers)
+    if isinstance(value, list):
+        return [_redact(v, identifiers) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact(v, identifiers) for k, v in value.items()}
+    return value
+
+
+def _mentioning(rows: QuerySet[Any], fields: tuple[str, ...], identifiers: set[str]) -> QuerySet[Any]:
+    if not identifiers:
+        return rows.none()
+    return rows.filter(reduce(or_, (Q(**{f"{f}__icontains": i}) for f in fields for i in sorted(identifiers))))
+
+
+def _requests_naming(identifiers: set[str]) -> list[Exchange]:
+    candidates = _mentioning(Exchange.objects.only("pk", "url", "params"), ("url", "params"), identifiers)
+    return [e for e in candidates.iterator() if (e.url, e.params) != _redacted_request(e, identifiers)]
+
+
+def _redacted_request(exchange: Exchange, identifiers: set[str]) -> tuple[str, Any]:
+    return _redact_text(exchange.url, identifiers), _redact(exchange.params, identifiers)
+
+
+def _requests_of(scope: Scope) -> QuerySet[Exchange]:
+    """Collection requests (exchanges) whose URL or parameters name one of the scope's accounts."""
+    named = _requests_naming(_identifiers(scope.account_ids))
+    return Exchange.objects.filter(pk__in=[e.pk for e in named])
+
+
+def _erase_requests(scope: Scope) -> int:
+    """Redact the accounts out of the requests naming them (and finished runs); empty those feeding no live post."""
+    identifiers = _identifiers(scope.account_ids)
+    named = _requests_naming(identifiers)
+    now = timezone.now()
+    with transaction.atomic():
+        for exchange in named:  # Exchange.save refuses changes: a queryset update, as retention's purge
+            url, params = _redacted_request(exchange, identifiers)
+            Exchange.objects.filter(pk=exchange.pk).update(url=url, params=params)
+        live = Post.objects.filter(exchange=OuterRef("pk"), purged_at__isnull=True)
+        spent = Exchange.objects.filter(pk__in=[e.pk for e in named], purged_at__isnull=True).exclude(Exists(live))
+        spent.update(body=b"", headers=[], purged_at=now)
+        finished = CollectionRun.objects.filter(status=CollectionRun.Status.DONE)
+        runs = _mentioning(finished, ("query", "cursor"), identifiers)
+        for run in runs.only("pk", "query", "cursor").iterator():
+            query, cursor = _redact_text(run.query, identifiers), _redact(run.cursor, identifiers)
+            if (query, cursor) != (run.query, run.cursor):
+                CollectionRun.objects.filter(pk=run.pk).update(query=query, cursor=cursor)
+    return len(named)
+
+
+def _export_requests(rows: QuerySet[Exchange]) -> list[dict[str, Any]]:
+    fields = ("run_id", "connector", "method", "url", "status", "retrieved_at", "sha256", "purged_at")
+    return list(rows.order_by("retrieved_at", "pk").values(*fields))
+
+
 def _delete_quarantined(rows: QuerySet[Quarantine]) -> int:
     return sum(Quarantine.objects.filter(pk__in=ids).delete()[0] for ids in _id_chunks(rows))
 
@@ -115,6 +211,20 @@ register_category(
             rows.order_by("observed_at").values("account_id", "handle", "display_name", "observed_at")
         ),
         erase_order=70,
+    )
+)
+register_category(
+    Category(
+        key="evidence.request",
+        label="collection requests naming those accounts (e.g. their timeline, a lookup of their handle)",
+        retention=(
+            "kept as evidence of how posts were collected (bodies emptied with their posts); on erasure the "
+            "accounts' ids and handles are redacted out of them, sha256 kept"
+        ),
+        rows=_requests_of,
+        export=_export_requests,
+        erase_scope=_erase_requests,
+        erase_order=65,  # after their posts are purged (60), before past handles go (70)
     )
 )
 register_category(

@@ -78,10 +78,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _file_source(connector: str) -> Source:
+def _file_source(connector: str, purpose: str = purposes.DEFAULT_PURPOSE) -> Source:
+    """The source file imports of one format run under, one per purpose they are made for."""
+    if purpose == purposes.DEFAULT_PURPOSE:
+        name, recorded = f"file import ({connector})", purposes.default_purpose()
+    else:
+        found = purposes.newest(purpose)
+        if found is None:
+            raise purposes.PurposeError(f"--purpose {purpose!r}: no such purpose; record it with `assay purposes add`")
+        name, recorded = f"file import ({connector}) for {purpose}"[:100], found
     source, _ = Source.objects.get_or_create(
-        name=f"file import ({connector})",
-        defaults={"platform": Platform.FILE, "connector": connector, "query": "", "purpose": purposes.default_purpose},
+        name=name, defaults={"platform": Platform.FILE, "connector": connector, "query": "", "purpose": recorded}
     )
     return source
 
@@ -471,9 +478,9 @@ def store_page(run: CollectionRun, page: Page, *, origin: str, deletion_platform
     return stored
 
 
-def _open_run(path: Path, digest: str, connector: str, version: str) -> tuple[CollectionRun, int]:
-    """Resume an interrupted run of this exact file, or start a new one."""
-    source = _file_source(connector)
+def _open_run(path: Path, digest: str, connector: str, version: str, purpose_name: str) -> tuple[CollectionRun, int]:
+    """Resume an interrupted run of this exact file under this purpose, or start a new one."""
+    source = _file_source(connector, purpose_name)
     name = source.purpose.name if source.purpose is not None else None
     purpose = purposes.in_force(name, what=f"importing {path}")
     interrupted = (
@@ -574,8 +581,12 @@ def import_posts(
     fmt: str = "ndjson",
     mapping: dict[str, str] | None = None,
     record_platform: str = Platform.FILE.value,
+    purpose: str = purposes.DEFAULT_PURPOSE,
 ) -> ImportSummary:
-    """Import a file of posts; resumable and idempotent.
+    """Import a file of posts under ``purpose``; resumable and idempotent.
+
+    Like a collection, an import runs only while ``purpose`` has an approved version in force
+    (else :class:`oversight.purposes.PurposeError` says why) and its run records that version.
 
     Formats: ``ndjson`` (assay's normalised form, docs/formats.md), ``twarc`` (raw X API v2
     responses, one page a line), ``zeeschuimer`` (Zeeschuimer/4CAT exports) and ``csv`` (with a
@@ -588,7 +599,7 @@ def import_posts(
         raise ImportFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
     digest = file_sha256(path)
     connector = FORMATS[fmt]
-    run, start_line = _open_run(path, digest, connector, ndjson.VERSION if fmt == "ndjson" else "1")
+    run, start_line = _open_run(path, digest, connector, ndjson.VERSION if fmt == "ndjson" else "1", purpose)
     summary = ImportSummary(run_id=run.pk, resumed_from_line=start_line)
     batch = _Batch(run, str(path), deletion_platform, summary)
     last_line = start_line

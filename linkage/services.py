@@ -216,9 +216,17 @@ def load_model(trained: TrainedModel) -> lm.LinkageModel:
 
 
 def train(*, actor: Any = None) -> TrainedModel:
-    """Estimate the model from the register, the accounts and every reviewer label; store it versioned."""
+    """Estimate the model from the register, the accounts and every reviewer label; store it versioned.
+
+    Training processes every member's data for probabilistic matching: it runs only under an approved
+    purpose in force that covers probabilistic linkage (ASSAY_LINKAGE_PURPOSE), named in its audit event.
+    """
     from linkage import model as lm  # splink and DuckDB load on first use, not at startup
 
+    try:
+        purpose = purposes.in_force(settings.LINKAGE_PURPOSE, probabilistic=True, what="training the linkage model")
+    except purposes.PurposeError as exc:
+        raise LinkagePolicyError(f"{exc} (ASSAY_LINKAGE_PURPOSE={settings.LINKAGE_PURPOSE!r})") from None
     members = member_records()
     if not members:
         raise lm.LinkageError("the register is empty: import members first (assay import-register)")
@@ -237,7 +245,14 @@ def train(*, actor: Any = None) -> TrainedModel:
                 "labels": sum(1 for *_, ok in labels if ok),
             },
         )
-        audit("linkage.model_trained", actor=actor, obj=trained, version=trained.version, labels=trained.labels)
+        audit(
+            "linkage.model_trained",
+            actor=actor,
+            obj=trained,
+            version=trained.version,
+            labels=trained.labels,
+            purpose=str(purpose),
+        )
     return trained
 
 

@@ -2,7 +2,7 @@
 
 oversight imports no app: at start-up it collects each app's figures (``<app>/figures.py``, for the
 dashboard) and personal-data declarations (``<app>/personal_data.py``, for retention, subject access
-and erasure), and registers its system checks.
+and erasure), and registers its system checks and its own personal data (the mail outbox).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class OversightConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
-        from oversight import audit_figures, checks  # noqa: F401 -- registering is importing
+        from oversight import audit_figures, checks, outbox  # noqa: F401 -- registering is importing
 
         autodiscover_modules("figures")
         autodiscover_modules("personal_data")

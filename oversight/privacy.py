@@ -7,7 +7,9 @@
   request, how to erase them, and the retention rule in words;
 - :class:`RetentionRule`: rows past a window (``ASSAY_RETENTION_*`` days) and how to purge them;
 - holds: :func:`register_member_hold` (why a member's data cannot be erased yet, and until when) and
-  :func:`register_held_rows` (rows that retention must not touch, e.g. posts under an open case).
+  :func:`register_held_rows` (rows that retention must not touch, e.g. posts under an open case);
+- :class:`FileCategory`: personal data kept in files rather than rows (the mail outbox,
+  :mod:`oversight.outbox`), found by the member's email addresses (:func:`register_addresses_of`).
 
 Adding a model is one ``register_category(Category(...))`` call in its app's ``personal_data.py``.
 """
@@ -29,6 +31,7 @@ class Scope:
     member_id: int
     account_ids: tuple[int, ...] = ()
     # Erasure narrows this to accounts linked to nobody else; subject access takes every linked account.
+    addresses: tuple[str, ...] = ()  # the member's email addresses, lower case (now, and any we wrote to)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,12 @@ class Category:
     erase_order: int = 50  # lower first: dependants before the rows they point at
     # Rows that belong to given cases (decisions, notices, appeals): erased before an expired case is deleted.
     of_cases: Callable[[Sequence[int]], QuerySet[Any]] | None = None
+    # Erasure that needs to know whom it is about, not only which rows (e.g. to redact their handles out
+    # of collection requests): called with the scope instead of ``erase(rows(scope))``.
+    erase_scope: Callable[[Scope], int] | None = None
+
+    def erase_for(self, scope: Scope) -> int:
+        return self.erase_scope(scope) if self.erase_scope is not None else self.erase(self.rows(scope))
 
     @property
     def model_label(self) -> str:
@@ -70,28 +79,52 @@ class Category:
 
 
 @dataclass(frozen=True)
+class FileCategory:
+    """Personal data kept in files, not rows (e.g. copies of sent email): no model, found by address.
+
+    ``find(scope)`` lists what is held about the member (a subject access export lists it through
+    ``export``, it need not include it); ``erase(scope)`` removes it and says how much went.
+    """
+
+    key: str
+    label: str
+    retention: str
+    find: Callable[[Scope], list[Any]]
+    export: Callable[[list[Any]], list[dict[str, Any]]]
+    erase: Callable[[Scope], int]
+
+
+@dataclass(frozen=True)
 class RetentionRule:
-    """Rows past their window: ``candidates(cutoff)``; held rows are excluded by the registry."""
+    """Rows past their window: ``candidates(cutoff)``; held rows are excluded by the registry.
+
+    ``candidates`` may also give a list (files, not rows): nothing holds those.
+    """
 
     key: str
     label: str
     setting: str  # Django setting with the window in days, e.g. "RETENTION_UNMATCHED_POST_DAYS"
-    candidates: Callable[[datetime], QuerySet[Any]]
-    apply: Callable[[QuerySet[Any]], int]  # purge or delete; returns rows affected
+    candidates: Callable[[datetime], QuerySet[Any] | list[Any]]
+    apply: Callable[[Any], int]  # purge or delete what candidates gave (less held rows); returns how many
     action: str = "purged"  # what apply does, for the summary: "purged", "deleted"
     order: int = 50  # lower first: cases expire (purging their posts) before spent pages are emptied
+    # The rows are members (register.Member): erasure's holds (:func:`holds_on`) keep them too.
+    member_holds: bool = False
 
 
 AccountsOf = Callable[[int, bool], list[int]]  # (member id, only_theirs) -> account ids
+AddressesOf = Callable[[int], list[str]]  # member id -> email addresses they have or we wrote to
 
 
 @dataclass
 class Registry:
     categories: dict[str, Category] = field(default_factory=dict)
+    files: dict[str, FileCategory] = field(default_factory=dict)
     rules: dict[str, RetentionRule] = field(default_factory=dict)
     member_holds: list[Callable[[Scope, datetime], list[Hold]]] = field(default_factory=list)
     held_rows: dict[str, list[Callable[[datetime], QuerySet[Any]]]] = field(default_factory=dict)
     accounts_of: list[AccountsOf] = field(default_factory=list)
+    addresses_of: list[AddressesOf] = field(default_factory=list)
 
 
 registry = Registry()
@@ -101,6 +134,13 @@ def register_category(category: Category) -> Category:
     if category.key in registry.categories:
         raise ValueError(f"personal-data category {category.key!r} is declared twice")
     registry.categories[category.key] = category
+    return category
+
+
+def register_file_category(category: FileCategory) -> FileCategory:
+    if category.key in registry.files or category.key in registry.categories:
+        raise ValueError(f"personal-data category {category.key!r} is declared twice")
+    registry.files[category.key] = category
     return category
 
 
@@ -125,6 +165,11 @@ def register_accounts_of(resolver: AccountsOf) -> None:
     registry.accounts_of.append(resolver)
 
 
+def register_addresses_of(resolver: AddressesOf) -> None:
+    """How to find a member's email addresses (register: theirs now; review: those notices went to)."""
+    registry.addresses_of.append(resolver)
+
+
 # ---------------------------------------------------------------------------------------------
 # using the registry
 
@@ -134,9 +179,16 @@ def categories() -> list[Category]:
     return sorted(registry.categories.values(), key=lambda c: (c.erase_order, c.key))
 
 
-def scope_of(member_id: int, *, only_theirs: bool = False) -> Scope:
+def file_categories() -> list[FileCategory]:
+    """Every declared file category: erased before the rows, while the member's addresses are still known."""
+    return sorted(registry.files.values(), key=lambda c: c.key)
+
+
+def scope_of(member_id: int, *, only_theirs: bool = False, addresses: bool = True) -> Scope:
+    """Whom a request is about; ``addresses=False`` skips looking up their email addresses (holds need none)."""
     accounts = sorted({a for resolve in registry.accounts_of for a in resolve(member_id, only_theirs)})
-    return Scope(member_id, tuple(accounts))
+    found = {a.strip().lower() for resolve in registry.addresses_of for a in resolve(member_id)} if addresses else set()
+    return Scope(member_id, tuple(accounts), tuple(sorted(found - {""})))
 
 
 def without_held(rows: QuerySet[Any], now: datetime) -> QuerySet[Any]:
@@ -150,8 +202,20 @@ def holds_on(scope: Scope, now: datetime) -> list[Hold]:
     return [hold for check in registry.member_holds for hold in check(scope, now)]
 
 
-def counts(scope: Scope) -> list[tuple[Category, int]]:
-    return [(c, c.rows(scope).count()) for c in categories()]
+def without_member_holds(members: QuerySet[Any], now: datetime) -> QuerySet[Any]:
+    """``members`` less those a member hold keeps (an open case, an appeal, ...), as erasure would refuse them."""
+    held = [
+        pk
+        for pk in members.values_list("pk", flat=True)
+        if holds_on(scope_of(pk, only_theirs=True, addresses=False), now)
+    ]
+    return members.exclude(pk__in=held) if held else members
+
+
+def counts(scope: Scope) -> list[tuple[Category | FileCategory, int]]:
+    """How much of each category is held about ``scope``: files first, then rows in erasure order."""
+    held: list[tuple[Category | FileCategory, int]] = [(f, len(f.find(scope))) for f in file_categories()]
+    return held + [(c, c.rows(scope).count()) for c in categories()]
 
 
 def erase_case_dependants(case_ids: Iterable[int]) -> dict[str, int]:

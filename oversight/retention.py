@@ -14,9 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from oversight.privacy import RetentionRule, registry, without_held
+from oversight.privacy import RetentionRule, registry, without_held, without_member_holds
 from oversight.services import record
 
 
@@ -56,12 +57,17 @@ def run_retention(
     now = now or timezone.now()
     results = [RuleResult(rule, _window(rule), now - timedelta(days=_window(rule))) for rule in rules()]
     for i, result in enumerate(results, 1):
-        candidates = result.rule.candidates(result.cutoff)
         with transaction.atomic():
-            due = without_held(candidates, now)
-            total = candidates.count()
-            result.due = due.count()
-            result.held = total - result.due
+            candidates = result.rule.candidates(result.cutoff)
+            if isinstance(candidates, list):  # files: nothing holds them
+                due: QuerySet[Any] | list[Any] = candidates
+                result.due = len(candidates)
+            else:
+                due = without_held(candidates, now)
+                if result.rule.member_holds:
+                    due = without_member_holds(due, now)
+                result.due = due.count()
+                result.held = candidates.count() - result.due
             if apply and result.due:
                 result.done = result.rule.apply(due)
         if progress is not None:

@@ -1,7 +1,8 @@
 """Subject access (UK GDPR Art. 15): everything assay holds about one member, as a zip.
 
 The zip holds one JSON file per registered category (``register.member.json``, ``evidence.post.json``,
-...), ``audit_events.json`` (who looked at or changed their data, and when), ``manifest.json``
+...; ``oversight.outbox.json`` lists the emails to the member still in the outbox, without their
+text), ``audit_events.json`` (who looked at or changed their data, and when), ``manifest.json``
 (what each file is, its sha256, the retention rule) and ``summary.md``, a readable version.
 
 Policy on staff: reviewers, leads and operators appear by role ("reviewer"), never by name. Their
@@ -27,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oversight.models import AuditEvent
-from oversight.privacy import Category, Scope, categories, scope_of, staff_as_roles
+from oversight.privacy import Category, FileCategory, Scope, categories, file_categories, scope_of, staff_as_roles
 from oversight.services import record
 
 # Audit data keys that carry a staff username: exported as the user's role.
@@ -78,8 +79,10 @@ def _audit_events(refs: dict[str, list[str]]) -> list[dict[str, Any]]:
     ]
 
 
-def _markdown(number: str, generated: datetime, exported: list[tuple[Category, list[dict[str, Any]]]],
-              audit: list[dict[str, Any]]) -> str:  # fmt: skip
+Exported = list[tuple[Category | FileCategory, list[dict[str, Any]]]]
+
+
+def _markdown(number: str, generated: datetime, exported: Exported, audit: list[dict[str, Any]]) -> str:
     lines = [
         f"# What we hold about member {number}",
         "",
@@ -114,7 +117,7 @@ def write_export(member_id: int, number: str, out: IO[bytes] | Path, *, actor: A
     """Write the subject access zip for member ``member_id`` to ``out``; audited as ``member.subject_access``."""
     scope: Scope = scope_of(member_id)
     generated = timezone.now()
-    exported: list[tuple[Category, list[dict[str, Any]]]] = []
+    exported: Exported = [(f, f.export(f.find(scope))) for f in file_categories()]
     refs: dict[str, list[str]] = {}
     with transaction.atomic():
         for category in categories():

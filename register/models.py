@@ -20,6 +20,9 @@ class Member(models.Model):
     postcode = models.CharField(max_length=16, blank=True)
     joined_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # When an import first marked the membership lapsed (cleared if it is renewed): retention erases a
+    # lapsed member ASSAY_RETENTION_LAPSED_MEMBER_DAYS after it, unless a hold applies (register/personal_data.py).
+    lapsed_at = models.DateTimeField(null=True, blank=True, help_text="membership lapsed (first seen so) at")
     updated_at = models.DateTimeField(auto_now=True)
     # Data protection (oversight/erasure.py): a restricted member is kept but never newly linked or
     # put in a case (UK GDPR Art. 18); an erased one is an anonymised row whose number_digest stops

@@ -1,5 +1,11 @@
 """Register's personal data: the member's record and the identifiers they gave us.
 
+A member whose membership lapsed (``lapsed_at``, set by the register import) is erased by retention
+``ASSAY_RETENTION_LAPSED_MEMBER_DAYS`` after lapsing, exactly as an erasure request would erase them
+(every app's categories, one ``member.erased`` event each), unless a hold applies: erasure's holds (an
+open case, an adverse outcome within its window, an appeal window or undecided appeal) or a
+restriction of processing (the member may need the data kept, UK GDPR Art. 18(1)(c)).
+
 Erasure anonymises the Member row rather than deleting it: audit events and tombstoned evidence
 refer to its id, and its ``number_digest`` (sha256 of the old membership number) is a suppression
 marker, so a later register import of the same row does not silently add the member back
@@ -11,13 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from evidence.models import Quarantine
-from oversight.privacy import Category, Scope, register_category
+from oversight.erasure import ErasureRefused, erase_member
+from oversight.privacy import (
+    Category,
+    RetentionRule,
+    Scope,
+    register_addresses_of,
+    register_category,
+    register_held_rows,
+    register_retention,
+)
 from register.models import DeclaredIdentifier, Member
 
 _MEMBER_EXPORT = (
@@ -30,6 +46,7 @@ _MEMBER_EXPORT = (
     "postcode",
     "joined_on",
     "status",
+    "lapsed_at",
     "updated_at",
     "restricted_at",
     "restriction_reason",
@@ -55,12 +72,21 @@ def _anonymise(members: QuerySet[Member]) -> int:
             town="",
             postcode="",
             joined_on=None,
+            lapsed_at=None,
             restriction_reason="",
             erased_at=now,
             updated_at=now,
         )
         n += 1
     return n
+
+
+def _addresses(member_id: int) -> list[str]:
+    """The member's email address now (outbox copies of mail to it are theirs)."""
+    return [e for e in Member.objects.filter(pk=member_id).values_list("email", flat=True) if e]
+
+
+register_addresses_of(_addresses)
 
 
 def _export_members(members: QuerySet[Member]) -> list[dict[str, Any]]:
@@ -71,7 +97,10 @@ register_category(
     Category(
         key="register.member",
         label="the register record",
-        retention="kept while in the register; anonymised on erasure (a digest of the number stays as suppression)",
+        retention=(
+            "kept while in the register; a lapsed member is erased ASSAY_RETENTION_LAPSED_MEMBER_DAYS after lapsing "
+            "unless a hold applies; anonymised on erasure (a digest of the number stays as suppression)"
+        ),
         rows=lambda scope: Member.objects.filter(pk=scope.member_id),
         export=_export_members,
         erase=_anonymise,
@@ -110,5 +139,39 @@ register_category(
         rows=lambda scope: DeclaredIdentifier.objects.filter(member_id=scope.member_id),
         export=lambda rows: list(rows.order_by("pk").values("kind", "platform", "value", "declared_at")),
         erase_order=40,
+    )
+)
+
+
+LAPSED_REASON = "retention: membership lapsed more than ASSAY_RETENTION_LAPSED_MEMBER_DAYS ago"
+
+
+def _lapsed_members(cutoff: datetime) -> QuerySet[Member]:
+    return Member.objects.filter(status=Member.Status.LAPSED, lapsed_at__lt=cutoff, erased_at__isnull=True)
+
+
+def _erase_lapsed(members: QuerySet[Member]) -> int:
+    """Erase each member as an erasure request would (audited per member); one a hold now keeps is skipped."""
+    n = 0
+    for member_id in list(members.values_list("pk", flat=True)):
+        try:
+            erase_member(member_id, reason=LAPSED_REASON, apply=True)
+        except ErasureRefused:  # a hold began since the candidates were counted
+            continue
+        n += 1
+    return n
+
+
+register_held_rows(Member, lambda now: Member.objects.filter(restricted_at__isnull=False))
+register_retention(
+    RetentionRule(
+        key="register.lapsed_members",
+        label="members whose membership lapsed (erased across every app)",
+        setting="RETENTION_LAPSED_MEMBER_DAYS",
+        candidates=_lapsed_members,
+        apply=_erase_lapsed,
+        action="erased",
+        order=5,  # first: the pages their purged posts came from are emptied in the same run
+        member_holds=True,
     )
 )

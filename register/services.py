@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,22 @@ def _without_erased(rows: Sequence[MemberRow], summary: RegisterSummary) -> list
     return [r for d, r in digests.items() if d not in erased]
 
 
+def _lapsed_at(member: Member | None, status: str, now: datetime) -> datetime | None:
+    """When the membership lapsed: kept from the first import that said so, cleared when renewed."""
+    if status != Member.Status.LAPSED:
+        return None
+    return member.lapsed_at if member is not None and member.lapsed_at is not None else now
+
+
 def _apply_batch(rows: Sequence[MemberRow], summary: RegisterSummary) -> None:
     rows = _without_erased(rows, summary)
     existing = {m.number: m for m in Member.objects.filter(number__in=[r.number for r in rows])}
     to_create: list[Member] = []
     to_update: list[Member] = []
+    now = timezone.now()
     for row in rows:
-        values = {f: getattr(row, f) for f in _MEMBER_FIELDS}
         member = existing.get(row.number)
+        values = {f: getattr(row, f) for f in _MEMBER_FIELDS} | {"lapsed_at": _lapsed_at(member, row.status, now)}
         if member is None:
             to_create.append(Member(number=row.number, **values))
         elif any(getattr(member, f) != v for f, v in values.items()):
@@ -59,7 +68,7 @@ def _apply_batch(rows: Sequence[MemberRow], summary: RegisterSummary) -> None:
         else:
             summary.unchanged += 1
     Member.objects.bulk_create(to_create)
-    Member.objects.bulk_update(to_update, [*_MEMBER_FIELDS, "updated_at"])
+    Member.objects.bulk_update(to_update, [*_MEMBER_FIELDS, "lapsed_at", "updated_at"])
     summary.created += len(to_create)
     summary.updated += len(to_update)
     _sync_identifiers(rows)

@@ -64,7 +64,7 @@ def show_member(request: HttpRequest, member_id: int) -> HttpResponse:
     context = {
         "member": member,
         "held": list(reversed(counts(scope))),  # the register record first, decisions last
-        "holds": holds_on(scope_of(member.pk, only_theirs=True), timezone.now()),
+        "holds": holds_on(scope_of(member.pk, only_theirs=True, addresses=False), timezone.now()),
     }
     return render(request, "register/member.html", context)
 

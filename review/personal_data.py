@@ -36,6 +36,7 @@ from oversight.privacy import (
     RetentionRule,
     Scope,
     erase_case_dependants,
+    register_addresses_of,
     register_category,
     register_held_rows,
     register_member_hold,
@@ -235,7 +236,13 @@ def _export_packs(packs: QuerySet[EvidencePack]) -> list[dict[str, Any]]:
     ]
 
 
+def _addresses(member_id: int) -> list[str]:
+    """Where notices (and so appeal results) about the member were emailed, if it has changed since."""
+    return list(Notice.objects.filter(member_id=member_id).exclude(email="").values_list("email", flat=True))
+
+
 register_member_hold(member_holds)
+register_addresses_of(_addresses)
 register_held_rows(Case, _answer_pending)
 register_held_rows(Post, lambda now: Post.objects.filter(hits__cases__in=_live_cases(now)))
 register_held_rows(Case, _in_appeal_window)

@@ -154,3 +154,69 @@ def test_the_purposes_page_shows_the_sources_and_runs_under_each(client, cast):
 
     row = page.split(f'id="purpose-{default.pk}"')[1].split("</tr>")[0]
     assert "x search" in row and '<td class="num">3</td>' in row
+
+
+def _import(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import_posts", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def _refused_import(*args: str) -> str:
+    err = StringIO()
+    with pytest.raises(CommandError, match="some files could not be imported"):
+        call_command("import_posts", *args, stdout=StringIO(), stderr=err)
+    return err.getvalue()
+
+
+@pytest.fixture
+def posts_file(tmp_path: Path) -> Path:
+    path = tmp_path / "posts.ndjson"
+    line = '{"platform": "x", "id": "1", "text": "hello", "created_at": "2026-10-01T12:00:00Z", "author": {"id": "a"}}'
+    path.write_text(line + "\n")
+    return path
+
+
+def test_import_posts_names_its_purpose_and_refuses_until_it_is_approved(cast, oscar, posts_file: Path):
+    purposes.record_purpose(TERMS, actor=cast["olivia"])
+
+    said = _refused_import(str(posts_file), "--purpose", "Conduct")
+    assert f"assay import-posts: importing {posts_file} refused: purpose 'Conduct' is not approved" in said
+    assert not CollectionRun.objects.exists()
+
+    approved = purposes.approve("Conduct", actor=oscar)
+    out, _ = _import(str(posts_file), "--purpose", "Conduct")
+
+    assert "1 imported" in out
+    run = CollectionRun.objects.get()
+    assert run.purpose == approved
+    assert run.source.name == "file import (ndjson) for Conduct" and run.source.purpose == approved
+
+
+def test_import_posts_under_a_retired_or_overdue_purpose_is_refused(cast, oscar, posts_file: Path):
+    purposes.record_purpose(TERMS, actor=cast["olivia"])
+    purposes.approve("Conduct", actor=oscar)
+
+    Purpose.objects.update(review_due=timezone.now().date() - timedelta(days=1))
+    assert "purpose 'Conduct' is past its review date" in _refused_import(str(posts_file), "--purpose", "Conduct")
+    Purpose.objects.update(review_due=date(2099, 1, 1))
+    purposes.retire("Conduct", actor=oscar)
+    assert "purpose 'Conduct' is retired" in _refused_import(str(posts_file), "--purpose", "Conduct")
+    assert not CollectionRun.objects.exists()
+
+
+def test_import_posts_refuses_an_unknown_purpose(cast, posts_file: Path):
+    said = _refused_import(str(posts_file), "--purpose", "Nope")
+    assert "--purpose 'Nope': no such purpose; record it with `assay purposes add`" in said
+    assert not Source.objects.exists()
+
+
+def test_import_posts_without_purpose_runs_under_the_default_once_approved(cast, oscar, posts_file: Path):
+    assert "purpose 'Conduct review under the published rulebook' is not approved" in _refused_import(str(posts_file))
+    purposes.approve(purposes.DEFAULT_PURPOSE, actor=oscar)
+
+    _import(str(posts_file))
+
+    run = CollectionRun.objects.get()
+    assert run.purpose == purposes.current(purposes.DEFAULT_PURPOSE)
+    assert run.source.name == "file import (ndjson)"

@@ -17,6 +17,7 @@ from linkage import services
 from linkage.model import AccountRecord
 from linkage.models import Link, LinkageRun, TrainedModel
 from linkage.synth import Dataset, generate
+from oversight.models import AuditEvent
 from register.models import DeclaredIdentifier, Member
 
 SEEN = datetime(2026, 11, 1, tzinfo=UTC)
@@ -152,8 +153,11 @@ def test_evaluate_uses_reviewer_labels_by_default(loaded: Dataset, capsys):
     assert "labelled pairs" in capsys.readouterr().out
 
 
-def test_a_labels_file_with_unknown_rows_is_refused_naming_the_line(loaded: Dataset, tmp_path: Path):
+def test_a_labels_file_with_unknown_rows_is_refused_naming_the_line(loaded: Dataset, tmp_path: Path,
+                                                                     probabilistic_purpose):  # fmt: skip
     call_command("linkage", "train")
+    trained = AuditEvent.objects.get(action="linkage.model_trained")
+    assert trained.data["purpose"] == str(probabilistic_purpose)  # the purpose it was trained under
     labels = tmp_path / "labels.csv"
     labels.write_text("account,member,match\n999999999,M1,1\n", encoding="utf-8")
 
@@ -161,7 +165,7 @@ def test_a_labels_file_with_unknown_rows_is_refused_naming_the_line(loaded: Data
         call_command("linkage", "evaluate", str(labels))
 
 
-def test_an_empty_register_is_a_clear_error(settings):
+def test_an_empty_register_is_a_clear_error(settings, probabilistic_purpose):
     with pytest.raises(CommandError, match="the register is empty"):
         call_command("linkage", "train")
 

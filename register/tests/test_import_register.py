@@ -98,3 +98,31 @@ def test_a_second_import_changes_nothing_and_a_withdrawn_handle_is_removed(tmp_p
 def test_a_missing_register_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(CommandError, match=r"no-such\.csv: no such file"):
         call_command("import_register", str(tmp_path / "no-such.csv"))
+
+
+def _statuses(tmp_path: Path, *rows: str) -> None:
+    path = tmp_path / "statuses.csv"
+    path.write_text("number,given_name,family_name,status\n" + "".join(f"{r}\n" for r in rows))
+    call_command("import_register", str(path), stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_an_import_dates_a_lapse_once_and_clears_it_on_renewal(tmp_path: Path):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    start = timezone.now()
+    _statuses(tmp_path, "L1,Lee,Lapsed,lapsed", "A1,Ann,Active,active")
+    lapsed_at = Member.objects.get(number="L1").lapsed_at
+    assert lapsed_at is not None and lapsed_at >= start
+    assert Member.objects.get(number="A1").lapsed_at is None
+
+    with time_machine.travel(start + timedelta(days=40), tick=False):
+        _statuses(tmp_path, "L1,Lee,Lapsed,lapsed", "A1,Ann,Active,lapsed")
+    assert Member.objects.get(number="L1").lapsed_at == lapsed_at  # still lapsed: the date stays
+    assert Member.objects.get(number="A1").lapsed_at == start + timedelta(days=40)
+
+    _statuses(tmp_path, "L1,Lee,Lapsed,active", "A1,Ann,Active,suspended")
+    assert set(Member.objects.values_list("lapsed_at", flat=True)) == {None}

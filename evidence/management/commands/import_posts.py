@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence.models import Platform
 from evidence.services import FORMATS, ImportFileError, import_posts
+from oversight import purposes
 from oversight.console import progress_bar
 from oversight.lawful_basis import PurposeError
 
@@ -16,7 +17,9 @@ from oversight.lawful_basis import PurposeError
 class Command(BaseCommand):
     help = (
         "Import posts from files (NDJSON, twarc, Zeeschuimer, CSV); bad lines are quarantined, "
-        "duplicates skipped, interrupted imports resume."
+        "duplicates skipped, interrupted imports resume.\n\n"
+        "Like `assay collect`, an import runs only under an approved purpose in force (--purpose, default the "
+        "default purpose; see `assay purposes`) and its run records the purpose version."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,6 +42,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--platform", choices=[p.value for p in Platform], default="file", help="CSV: the posts' platform"
         )
+        parser.add_argument(
+            "--purpose",
+            default=purposes.DEFAULT_PURPOSE,
+            metavar="NAME",
+            help=f"the recorded purpose the posts are imported for (default {purposes.DEFAULT_PURPOSE!r}); it "
+            "must be approved, not retired and not past its review",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         failed = False
@@ -53,6 +63,7 @@ class Command(BaseCommand):
                         fmt=options["format"],
                         mapping=mapping,
                         record_platform=options["platform"],
+                        purpose=options["purpose"],
                     )
             except (ImportFileError, OSError, PurposeError) as exc:
                 self.stderr.write(f"assay import-posts: {exc}")

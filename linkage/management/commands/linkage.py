@@ -13,6 +13,7 @@ from rich.table import Table
 from evidence.models import Account
 from linkage import services
 from linkage.model import LinkageError
+from linkage.services import LinkagePolicyError
 from register.models import Member
 
 
@@ -57,7 +58,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        sub.add_parser("train", help="estimate a new model version from the register, accounts and reviewer labels")
+        sub.add_parser(
+            "train",
+            help="estimate a new model version from the register, accounts and reviewer labels (needs an approved "
+            "purpose covering probabilistic linkage: ASSAY_LINKAGE_PURPOSE)",
+        )
         evaluate = sub.add_parser(
             "evaluate", help="precision, recall and F1 by threshold (pick ASSAY_LINKAGE_THRESHOLD from it)"
         )
@@ -72,7 +77,7 @@ class Command(BaseCommand):
         console = Console(file=cast(IO[str], self.stdout), width=120)
         try:
             getattr(self, f"_{options['action']}")(console, options)
-        except LinkageError as exc:
+        except (LinkageError, LinkagePolicyError) as exc:
             raise CommandError(str(exc)) from None
 
     def _train(self, console: Console, options: dict[str, Any]) -> None:

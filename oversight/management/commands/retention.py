@@ -17,8 +17,11 @@ class Command(BaseCommand):
         "Purge what is past its retention window (dry run; --apply to purge), holds excepted.\n\n"
         "Windows are the ASSAY_RETENTION_* settings (days). Posts no rule matched and posts the platform "
         "deleted lose their text and raw record (id, times and sha256 stay); quarantined records, and closed "
-        "cases with their decisions and evidence, are deleted. Nothing under an open case, awaiting triage "
-        "or within an appeal window is touched. Idempotent; an applied run is one audit event with counts."
+        "cases with their decisions and evidence, are deleted, and so are sent emails the file backend keeps in "
+        "ASSAY_EMAIL_FILE_PATH (only its *.log files with email headers). Members whose membership lapsed are "
+        "erased as `assay erase` would, unless an erasure hold applies or they are restricted. Nothing under an "
+        "open case, awaiting triage or within an appeal window is touched. Idempotent; an applied run is one "
+        "audit event with counts."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

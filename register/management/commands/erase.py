@@ -13,7 +13,8 @@ from register.services import MemberNotFound, find_member, lift_restriction, res
 class Command(BaseCommand):
     help = (
         "Erase a member's personal data across every app (dry run; --apply to erase), unless a hold applies.\n\n"
-        "Removes identifiers, links and rejected pairs, closed cases and decisions, hits, and the posts and "
+        "Removes identifiers, links and rejected pairs, closed cases and decisions, hits, emails to them in the "
+        "outbox, their accounts' ids and handles from collection requests (redacted), and the posts and "
         "profiles of accounts linked only to them; anonymises the register record (a later import of the same "
         "row does not add them back unless `import-register --readmit`). Holds (an open case, an adverse "
         "outcome within its appeal window or retention) refuse it, saying what and until when: --restrict then "

@@ -15,8 +15,9 @@ class Command(BaseCommand):
     help = (
         "Write a subject access export for one member: a zip of JSON per category and a readable summary.\n\n"
         "Holds the register record, identifiers, linked accounts (method, probability, explanation), their "
-        "posts (text, URL, time, sha256), rule hits, cases, decisions with reasons, and the audit events "
-        "about them. Staff appear by role, not by name. Audited as member.subject_access."
+        "posts (text, URL, time, sha256), collection requests naming those accounts, rule hits, cases, "
+        "decisions with reasons, a list of the emails to them still in the outbox, and the audit events about "
+        "them. Staff appear by role, not by name. Audited as member.subject_access."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
