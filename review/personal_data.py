@@ -238,7 +238,8 @@ def _export_packs(packs: QuerySet[EvidencePack]) -> list[dict[str, Any]]:
 
 def _addresses(member_id: int) -> list[str]:
     """Where notices (and so appeal results) about the member were emailed, if it has changed since."""
-    return list(Notice.objects.filter(member_id=member_id).exclude(email="").values_list("email", flat=True))
+    notices = Notice.objects.filter(decision__case__member_id=member_id).exclude(email="")
+    return list(notices.values_list("email", flat=True))
 
 
 register_member_hold(member_holds)
