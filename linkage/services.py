@@ -350,10 +350,15 @@ def evaluate(
     return trained, lm.evaluate(candidates, labels)
 
 
-def duplicate_members(threshold: float = 0.9) -> list[tuple[Member, Member, float]]:
-    """Pairs of register entries that look like the same person, for an operator to merge."""
+def duplicate_members(threshold: float = 0.9, *, actor: Any = None) -> list[tuple[Member, Member, float]]:
+    """Pairs of register entries that look like the same person, for an operator to merge.
+
+    The list shows members' names and towns: an access to personal data, audited with how many
+    pairs it showed (the pairs themselves are in the register, not the log).
+    """
     from linkage import model as lm  # splink and DuckDB load on first use, not at startup
 
     pairs = lm.find_duplicate_members(None, member_records(), threshold)
     by_id = Member.objects.in_bulk({i for a, b, _p in pairs for i in (a, b)})
+    audit("register.duplicates_listed", actor=actor, threshold=threshold, pairs=len(pairs))
     return [(by_id[a], by_id[b], p) for a, b, p in pairs]

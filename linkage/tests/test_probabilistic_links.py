@@ -181,3 +181,6 @@ def test_duplicates_in_the_register_are_found(loaded: Dataset, capsys):
 
     out = capsys.readouterr().out
     assert "DUP-1" in out and original.number in out
+    # Listing them shows members' names: an audited access.
+    event = AuditEvent.objects.get(action="register.duplicates_listed")
+    assert event.data["pairs"] >= 1 and event.data["threshold"] == 0.9
