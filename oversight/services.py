@@ -35,7 +35,8 @@ def record(
 ) -> AuditEvent:
     """Append one event to the audit chain, inside the caller's transaction."""
     if obj is not None:
-        object_type = object_type or obj._meta.label_lower
+        # A proxy (a session's SignedInUser) is recorded as the model it stands for (auth.user).
+        object_type = object_type or obj._meta.concrete_model._meta.label_lower
         object_id = object_id or obj.pk
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(

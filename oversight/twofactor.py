@@ -17,6 +17,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from oversight import signin
 from oversight.services import record
 
 ENROLLED = "auth.device_enrolled"
@@ -135,23 +136,10 @@ def issue_device(user: Any, *, actor: Any = None) -> tuple[str, list[str]]:
     return secret_text(device), codes
 
 
-def _end_sessions(user: Any) -> int:
-    """Sign the person out everywhere (their sessions may hold the device just removed)."""
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
-    mine = [
-        s.pk
-        for s in Session.objects.filter(expire_date__gt=timezone.now())
-        if s.get_decoded().get("_auth_user_id") == str(user.pk)
-    ]
-    return int(Session.objects.filter(pk__in=mine).delete()[0])
-
-
 def reset_devices(username: str, *, actor: Any = None) -> int:
     """Remove every device of a person (lost phone) and end their sessions: they enrol again at next sign-in.
 
-    Audited."""
+    Their sessions end in any session store (oversight.signin rotates their sign-in key). Audited."""
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
@@ -162,8 +150,8 @@ def reset_devices(username: str, *, actor: Any = None) -> int:
             raise ValueError(f"no user {username!r}") from None
         removed = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
         removed += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
-        ended = _end_sessions(user)
-        record(RESET, actor=actor, obj=user, username=username, devices_removed=removed, sessions_ended=ended)
+        signin.end_sessions(user)
+        record(RESET, actor=actor, obj=user, username=username, devices_removed=removed, signed_out_everywhere=True)
     return int(removed)
 
 

@@ -178,23 +178,57 @@ def test_a_recovery_code_works_once(cast: dict[str, Any]) -> None:
     assert StaticDevice.objects.get(user=cast["rita"]).token_set.count() == 9
 
 
-def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(client: Client, cast: dict[str, Any]) -> None:
+SESSION_ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.signed_cookies",
+    "django.contrib.sessions.backends.cache",
+]
+
+
+@pytest.mark.parametrize("engine", SESSION_ENGINES)
+def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(
+    cast: dict[str, Any], settings: Any, engine: str
+) -> None:
     from io import StringIO
 
+    settings.SESSION_ENGINE = engine
     _, codes = enrolled(cast["rita"])
-    earlier = password_login(Client(), "rita")
-    assert earlier.post("/login/code/", {"code": codes[0]}).status_code == 302
-    assert earlier.get("/review/").status_code == 200
+    phone, laptop = password_login(Client(), "rita"), password_login(Client(), "rita")
+    for session, code in [(phone, codes[0]), (laptop, codes[1])]:
+        assert session.post("/login/code/", {"code": code}).status_code == 302
+        assert session.get("/review/").status_code == 200
+    _, other_codes = enrolled(cast["ravi"])
+    colleague = password_login(Client(), "ravi")
+    assert colleague.post("/login/code/", {"code": other_codes[0]}).status_code == 302
+
     out = StringIO()
     call_command("users", "reset-2fa", "rita", stdout=out)
-    assert earlier.get("/review/")["Location"].startswith("/login/?next=")  # signed out everywhere
+
+    for session in (phone, laptop):  # signed out everywhere, whichever store holds the session
+        assert session.get("/review/")["Location"].startswith("/login/?next=")
+        assert session.get("/review/")["Location"].startswith("/login/?next=")  # and it stays so
+    assert colleague.get("/review/").status_code == 200  # nobody else is signed out
     assert "rita" in out.getvalue() and "2 device" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=cast["rita"]).exists()
     assert not StaticDevice.objects.filter(user=cast["rita"]).exists()
     event = AuditEvent.objects.get(action="auth.device_reset")
-    assert event.data["username"] == "rita" and event.data["sessions_ended"] == 1
-    password_login(client, "rita")
-    assert client.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
+    assert (event.object_type, event.object_id) == ("auth.user", str(cast["rita"].pk))
+    assert event.data["username"] == "rita" and event.data["signed_out_everywhere"] is True
+    again = password_login(Client(), "rita")  # a new sign-in holds: it is made under the new key
+    assert again.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
+    assert again.get("/login/enrol/").status_code == 200
+
+
+def test_a_second_reset_ends_the_sessions_begun_after_the_first(cast: dict[str, Any]) -> None:
+    call_command("users", "reset-2fa", "rita")
+    _, codes = enrolled(cast["rita"])
+    session = password_login(Client(), "rita")
+    assert session.post("/login/code/", {"code": codes[0]}).status_code == 302
+    assert session.get("/review/").status_code == 200
+
+    call_command("users", "reset-2fa", "rita")
+
+    assert session.get("/review/")["Location"].startswith("/login/?next=")
 
 
 def test_the_users_list_shows_role_second_factor_and_last_login(cast: dict[str, Any]) -> None:
