@@ -28,7 +28,9 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
-    actor = models.CharField(max_length=150, help_text="username, or 'system' for commands")
+    actor = models.CharField(
+        max_length=150, help_text="username (for commands ASSAY_ACTOR, else os:NAME), or 'system' for scheduled work"
+    )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)

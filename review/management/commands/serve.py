@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from gunicorn.app.base import BaseApplication
 
+from oversight.services import acting_as
+
 
 class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
     """Gunicorn configured from our options only: never from sys.argv or a gunicorn.conf.py."""
@@ -50,15 +52,18 @@ class Command(BaseCommand):
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"assay: serving on {_url(options['bind'])}  (Ctrl-C to stop)")
         self.stdout.flush()
-        _Server(
-            {
-                "bind": options["bind"],
-                "workers": options["workers"],
-                "threads": options["threads"],
-                "worker_class": "gthread",
-                "accesslog": "-",
-                "errorlog": "-",
-                "graceful_timeout": 10,
-                "control_socket_disable": True,  # no runtime control socket in the user's home directory
-            }
-        ).run()
+        with acting_as(None):  # requests act as whoever is signed in, not as the person who started the server
+            _Server(self._options(options)).run()
+
+    @staticmethod
+    def _options(options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "bind": options["bind"],
+            "workers": options["workers"],
+            "threads": options["threads"],
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "errorlog": "-",
+            "graceful_timeout": 10,
+            "control_socket_disable": True,  # no runtime control socket in the user's home directory
+        }
