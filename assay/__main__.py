@@ -2,8 +2,9 @@
 
 Each subcommand is a Django management command living in the app that owns its stage; this
 module maps the public, hyphenated names to them, prints one overview for ``assay --help``,
-applies pending migrations to the embedded database, and turns an unreachable database into
-one clear line instead of a traceback. Unknown names pass through to Django (``assay migrate``).
+applies pending migrations to the embedded database, records who runs the command in the audit
+log (``ASSAY_ACTOR``, else the OS user), and turns an unreachable database into one clear line
+instead of a traceback. Unknown names pass through to Django (``assay migrate``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ commands:"""
 
 _OUTRO = """
 Other Django management commands pass through, e.g. `assay migrate`, `assay showmigrations`.
-Settings come from the environment (see .env.example); data lives in ASSAY_DATA_DIR (./var)."""
+Settings come from the environment (see .env.example); data lives in ASSAY_DATA_DIR (./var).
+The audit log names who ran each command: ASSAY_ACTOR=USERNAME (an active staff user), else the
+operating-system user as os:NAME."""
 
 
 def _print_overview() -> None:
@@ -104,6 +107,16 @@ def _prepare_database() -> None:
         )
 
 
+def _actor() -> str:
+    """Who runs this command, for the audit log (ASSAY_ACTOR, else the OS user); a bad name stops here."""
+    from oversight.services import command_actor
+
+    try:
+        return command_actor()
+    except ValueError as exc:
+        raise SystemExit(f"assay: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
@@ -126,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
     from django.db.utils import OperationalError
 
+    from oversight.services import acting_as
+
     name, rest = args[0], args[1:]
     sub = COMMANDS.get(name)
     try:
@@ -134,11 +149,15 @@ def main(argv: list[str] | None = None) -> None:
 
             execute_from_command_line(["assay", name, *rest])
             return
-        if not {"-h", "--help"} & set(rest):
-            _prepare_database()
         from django.core.management import load_command_class
 
-        load_command_class(sub.app, sub.command).run_from_argv(["assay", name, *rest])
+        command = load_command_class(sub.app, sub.command)
+        if {"-h", "--help"} & set(rest):
+            command.run_from_argv(["assay", name, *rest])
+            return
+        _prepare_database()
+        with acting_as(_actor()):
+            command.run_from_argv(["assay", name, *rest])
     except OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SystemExit(

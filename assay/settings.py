@@ -146,7 +146,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend whose sessions also check the person's sign-in key: a 2FA reset ends them in any session store.
+    "oversight.signin.StaffBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("ASSAY_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
@@ -204,10 +205,17 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A member's notice link carries its secret in the path: no log line shows it (oversight/redact.py).
+    "filters": {"redact_secrets": {"()": "oversight.redact.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "WARNING")},
-    # Splink warns about situations linkage/model.py handles (e.g. a prior of 0 from sparse data).
-    "loggers": {"splink": {"level": env_str("ASSAY_SPLINK_LOG_LEVEL", "ERROR")}},
+    "loggers": {
+        # Splink warns about situations linkage/model.py handles (e.g. a prior of 0 from sparse data).
+        "splink": {"level": env_str("ASSAY_SPLINK_LOG_LEVEL", "ERROR")},
+        # Refused requests are logged with their path (a CSRF failure also with its Referer): redact at the source.
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.security.csrf": {"filters": ["redact_secrets"]},
+    },
 }
 
 # Notices to members and appeals (review app).

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from oversight.lawful_basis import LAWFUL_BASES
 
@@ -24,7 +28,9 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
-    actor = models.CharField(max_length=150, help_text="username, or 'system' for commands")
+    actor = models.CharField(
+        max_length=150, help_text="username (for commands ASSAY_ACTOR, else os:NAME), or 'system' for scheduled work"
+    )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -87,3 +93,55 @@ class Purpose(models.Model):
     @property
     def approved(self) -> bool:
         return self.approved_at is not None
+
+
+class SignInKey(models.Model):
+    """A person's sign-in key: part of every session's proof of who is signed in (see SignedInUser).
+
+    Rotating it (``oversight.signin.end_sessions``) ends every session of the person in any session
+    store (database, signed cookies, cache): their sessions' hashes no longer match. No row: no key yet.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="sign_in_key"
+    )
+    value = models.CharField(max_length=64)
+    rotated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sign-in key of user {self.user_id}, rotated {self.rotated_at:%Y-%m-%d %H:%M}"
+
+
+_SESSION_HASH_SALT = "assay.oversight.models.SignedInUser.get_session_auth_hash"
+
+
+def session_auth_hash(password: str, key: str, *, secret: str | bytes | None = None) -> str:
+    """A session's proof of who is signed in: over the password hash and the person's sign-in key."""
+    return salted_hmac(_SESSION_HASH_SALT, f"{password}\n{key}", secret=secret, algorithm="sha256").hexdigest()
+
+
+class SignedInUser(User):
+    """A user as loaded for a session (``oversight.signin.StaffBackend``): Django checks the session's
+    hash against :meth:`get_session_auth_hash`, which here also covers the person's sign-in key.
+
+    Without a key (never rotated) the hash is Django's own, so sessions made before any rotation stay valid.
+    """
+
+    class Meta:
+        proxy = True
+
+    def sign_in_key_value(self) -> str:
+        key: SignInKey | None = getattr(self, "sign_in_key", None)  # the reverse accessor raises when absent
+        return key.value if key is not None else ""
+
+    def get_session_auth_hash(self) -> str:
+        key = self.sign_in_key_value()
+        return session_auth_hash(self.password, key) if key else super().get_session_auth_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        key = self.sign_in_key_value()
+        if not key:
+            yield from super().get_session_auth_fallback_hash()
+            return
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield session_auth_hash(self.password, key, secret=secret)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import getpass
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,13 +19,62 @@ from oversight import chain
 from oversight import figures as registry
 from oversight.models import AuditEvent, ChainHead
 
+# Who runs the `assay` command in hand (set by assay/__main__.py through acting_as); None outside commands.
+_command_actor: ContextVar[str | None] = ContextVar("assay_command_actor", default=None)
+# What commands pass when nobody in particular acts: recorded as the command's actor when there is one.
+_NOBODY = frozenset({"cli", "system"})
+
 
 def _actor_name(actor: Any) -> str:
-    if actor is None:
-        return "system"
+    if actor is None or (isinstance(actor, str) and actor in _NOBODY):
+        return _command_actor.get() or actor or "system"
     if isinstance(actor, str):
         return actor
     return str(getattr(actor, "username", actor))
+
+
+@contextmanager
+def acting_as(name: str | None) -> Iterator[None]:
+    """Record ``name`` as the actor of events that name nobody (actor None, "cli" or "system") in this block.
+
+    ``None`` undoes an outer one: long-running services (``assay serve``, ``assay worker``) act for others,
+    whose events keep the actor they name, or "system".
+    """
+    token = _command_actor.set(name)
+    try:
+        yield
+    finally:
+        _command_actor.reset(token)
+
+
+def command_actor(environ: Mapping[str, str] | None = None) -> str:
+    """Who runs a command: ``ASSAY_ACTOR`` (an active user with a staff role), else the OS user as ``os:NAME``.
+
+    Raises ValueError naming the variable when ASSAY_ACTOR names nobody who may act.
+    """
+    from django.contrib.auth import get_user_model
+
+    from oversight.roles import roles_of
+
+    environ = os.environ if environ is None else environ
+    name = environ.get("ASSAY_ACTOR", "").strip()
+    if not name:
+        return f"os:{_os_user()}"
+    user = get_user_model().objects.filter(username=name).prefetch_related("groups").first()
+    if user is None:
+        raise ValueError(f"ASSAY_ACTOR={name!r}: no such user (see `assay users list`)")
+    if not user.is_active:
+        raise ValueError(f"ASSAY_ACTOR={name!r}: the user is not active")
+    if not roles_of(user):
+        raise ValueError(f"ASSAY_ACTOR={name!r}: the user has no staff role (operator, reviewer, lead, oversight)")
+    return str(user.username)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return f"uid{os.getuid()}"
 
 
 def record(
@@ -35,7 +88,8 @@ def record(
 ) -> AuditEvent:
     """Append one event to the audit chain, inside the caller's transaction."""
     if obj is not None:
-        object_type = object_type or obj._meta.label_lower
+        # A proxy (a session's SignedInUser) is recorded as the model it stands for (auth.user).
+        object_type = object_type or obj._meta.concrete_model._meta.label_lower
         object_id = object_id or obj.pk
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from oversight import signin
 from oversight.services import record
 
 ENROLLED = "auth.device_enrolled"
@@ -68,16 +70,35 @@ class Outcome:
     error: str = ""
 
 
-def _throttled(device: Any) -> str:
+def _throttled(device: Any, *, other: str = "") -> str:
+    """Why ``device`` refuses codes for now (django-otp's throttling), or "" when it accepts them."""
     allowed, info = device.verify_is_allowed()
     if allowed:
         return ""
-    seconds = ""
+    wait = "Try again later"
     if info and info.get("locked_until"):
         from django.utils import timezone
 
-        seconds = f" Try again in {max(1, int((info['locked_until'] - timezone.now()).total_seconds()))} seconds."
-    return f"Too many wrong codes.{seconds}"
+        wait = f"Try again in {max(1, int((info['locked_until'] - timezone.now()).total_seconds()))} seconds"
+    return f"Too many wrong codes. {wait}{', or ' + other if other else ''}."
+
+
+TOTP = "totp"
+RECOVERY = "recovery code"
+_RECOVERY_FORM = re.compile(r"[a-z2-7]{8}")  # StaticToken.random_token(): 5 random bytes in lower-case base32
+_OTHER = {TOTP: "use a recovery code", RECOVERY: "use the 6-digit code from your authenticator app"}
+_WRONG = {
+    TOTP: "That code is not right. Enter the current 6-digit code, or an unused recovery code.",
+    RECOVERY: "That recovery code is not right, or was used already. Enter an unused one, or the 6-digit code.",
+}
+_NOT_A_CODE = "Enter the 6-digit code from your authenticator app, or a recovery code (8 letters and digits)."
+
+
+def _kind(token: str) -> str:
+    """Which device a typed code is for: six digits are the authenticator's, a recovery code's form its own."""
+    if token.isdigit() and len(token) == 6:
+        return TOTP
+    return RECOVERY if _RECOVERY_FORM.fullmatch(token) else ""
 
 
 def enrol(user: Any, token: str) -> tuple[Outcome, list[str]]:
@@ -99,28 +120,34 @@ def enrol(user: Any, token: str) -> tuple[Outcome, list[str]]:
 
 
 def verify(user: Any, token: str) -> Outcome:
-    """Check a 6-digit code from the authenticator, or else a recovery code (used up on success)."""
-    token = token.strip().replace(" ", "")
+    """Check a 6-digit code from the authenticator, or else a recovery code (used up on success).
+
+    A code goes only to the devices of its kind, so each is throttled on its own (django-otp's
+    ThrottlingMixin, per device): wrong authenticator codes never lock out the recovery codes, nor
+    the other way round. Something that is neither kind's form is refused without counting against either.
+    """
+    token = token.strip().replace(" ", "").lower()
     if not token:
         return Outcome(error="Enter the 6-digit code from your authenticator app, or a recovery code.")
+    kind = _kind(token)
     with transaction.atomic():
-        devices: list[Any] = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
-        devices += list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        if not kind:
+            record(FAILED, actor=user, obj=user, step="sign-in", reason="not a code")
+            return Outcome(error=_NOT_A_CODE)
+        model: Any = TOTPDevice if kind == TOTP else StaticDevice
         blocked = ""
-        for device in devices:
-            if (why := _throttled(device)) != "":
+        for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+            if (why := _throttled(device, other=_OTHER[kind])) != "":
                 blocked = why
                 continue
             if device.verify_token(token):
-                if isinstance(device, StaticDevice):
-                    left = device.token_set.count()
-                    record(RECOVERY_USED, actor=user, obj=user, recovery_codes_left=left)
-                kind = "recovery code" if isinstance(device, StaticDevice) else "totp"
+                if kind == RECOVERY:
+                    record(RECOVERY_USED, actor=user, obj=user, recovery_codes_left=device.token_set.count())
                 record(VERIFIED, actor=user, obj=user, device=kind)
                 return Outcome(device=device)
-        record(FAILED, actor=user, obj=user, step="sign-in", reason="throttled" if blocked else "wrong code")
-    wrong = "That code is not right. Enter the current 6-digit code, or an unused recovery code."
-    return Outcome(error=blocked or wrong)
+        reason = "throttled" if blocked else "wrong code"
+        record(FAILED, actor=user, obj=user, step="sign-in", device=kind, reason=reason)
+    return Outcome(error=blocked or _WRONG[kind])
 
 
 def issue_device(user: Any, *, actor: Any = None) -> tuple[str, list[str]]:
@@ -135,23 +162,10 @@ def issue_device(user: Any, *, actor: Any = None) -> tuple[str, list[str]]:
     return secret_text(device), codes
 
 
-def _end_sessions(user: Any) -> int:
-    """Sign the person out everywhere (their sessions may hold the device just removed)."""
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
-    mine = [
-        s.pk
-        for s in Session.objects.filter(expire_date__gt=timezone.now())
-        if s.get_decoded().get("_auth_user_id") == str(user.pk)
-    ]
-    return int(Session.objects.filter(pk__in=mine).delete()[0])
-
-
 def reset_devices(username: str, *, actor: Any = None) -> int:
     """Remove every device of a person (lost phone) and end their sessions: they enrol again at next sign-in.
 
-    Audited."""
+    Their sessions end in any session store (oversight.signin rotates their sign-in key). Audited."""
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
@@ -162,8 +176,8 @@ def reset_devices(username: str, *, actor: Any = None) -> int:
             raise ValueError(f"no user {username!r}") from None
         removed = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
         removed += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
-        ended = _end_sessions(user)
-        record(RESET, actor=actor, obj=user, username=username, devices_removed=removed, sessions_ended=ended)
+        signin.end_sessions(user)
+        record(RESET, actor=actor, obj=user, username=username, devices_removed=removed, signed_out_everywhere=True)
     return int(removed)
 
 

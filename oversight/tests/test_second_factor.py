@@ -164,6 +164,73 @@ def test_wrong_codes_are_refused_audited_and_throttled(client: Client, cast: dic
     assert actions()[1:] == ["auth.second_factor_failed", "auth.second_factor_failed", "auth.second_factor_verified"]
 
 
+def wrong_totp(device: TOTPDevice) -> str:
+    return "000000" if code_for(device) != "000000" else "111111"
+
+
+def failure_counts(user: Any) -> tuple[int, int]:
+    """(authenticator, recovery codes): django-otp's count of wrong codes on each device."""
+    totp_device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return totp_device.throttling_failure_count, StaticDevice.objects.get(user=user).throttling_failure_count
+
+
+def test_wrong_authenticator_codes_do_not_lock_out_the_recovery_codes(client: Client, cast: dict[str, Any]) -> None:
+    device, codes = enrolled(cast["rita"])
+    password_login(client, "rita")
+    with time_machine.travel("2026-12-04 09:00:00Z", tick=False) as clock:
+        for wait in (1, 2, 0):  # each wrong code doubles the authenticator's wait
+            assert "code is not right" in client.post("/login/code/", {"code": wrong_totp(device)}).content.decode()
+            clock.shift(wait)
+        refused = client.post("/login/code/", {"code": code_for(device)})  # right, but the authenticator waits
+        assert refused.status_code == 400
+        assert "Too many wrong codes. Try again in 4 seconds, or use a recovery code." in refused.content.decode()
+        assert failure_counts(cast["rita"]) == (3, 0)
+
+        assert client.post("/login/code/", {"code": codes[0]})["Location"] == "/"
+    assert client.get("/review/").status_code == 200
+    failed = AuditEvent.objects.filter(action="auth.second_factor_failed")
+    assert [(e.data["device"], e.data["reason"]) for e in failed] == [("totp", "wrong code")] * 3 + [
+        ("totp", "throttled")
+    ]  # fmt: skip
+    assert actions()[-2:] == ["auth.recovery_code_used", "auth.second_factor_verified"]
+
+
+def test_wrong_recovery_codes_do_not_lock_out_the_authenticator(client: Client, cast: dict[str, Any]) -> None:
+    device, codes = enrolled(cast["rita"])
+    password_login(client, "rita")
+    with time_machine.travel("2026-12-04 09:00:00Z", tick=False) as clock:
+        for wrong, wait in [("aaaaaaaa", 1), ("BBBBBBBB", 0)]:  # recovery codes' form, but not hers (either case)
+            assert "recovery code is not right" in client.post("/login/code/", {"code": wrong}).content.decode()
+            clock.shift(wait)
+        refused = client.post("/login/code/", {"code": codes[0].upper()})  # hers, but too soon
+        assert refused.status_code == 400
+        assert "Too many wrong codes. Try again in 2 seconds, or use the 6-digit code" in refused.content.decode()
+        assert failure_counts(cast["rita"]) == (0, 2)
+        assert StaticDevice.objects.get(user=cast["rita"]).token_set.count() == 10  # the refused one is not used up
+
+        assert client.post("/login/code/", {"code": code_for(device)})["Location"] == "/"
+    assert client.get("/review/").status_code == 200
+    assert actions()[-1] == "auth.second_factor_verified"
+    assert AuditEvent.objects.get(action="auth.second_factor_verified").data["device"] == "totp"
+
+
+def test_what_is_neither_kind_of_code_is_refused_without_throttling_either(
+    client: Client, cast: dict[str, Any]
+) -> None:
+    device, _ = enrolled(cast["rita"])
+    password_login(client, "rita")
+    with time_machine.travel("2026-12-04 09:00:00Z", tick=False):
+        for typo in ("12345", "1234567", "not-a-code"):
+            response = client.post("/login/code/", {"code": typo})
+            assert response.status_code == 400
+            assert "or a recovery code (8 letters and digits)" in response.content.decode()
+        assert failure_counts(cast["rita"]) == (0, 0)
+        assert client.post("/login/code/", {"code": code_for(device)}).status_code == 302
+    assert [e.data["reason"] for e in AuditEvent.objects.filter(action="auth.second_factor_failed")] == [
+        "not a code"
+    ] * 3
+
+
 def test_a_recovery_code_works_once(cast: dict[str, Any]) -> None:
     _, codes = enrolled(cast["rita"])
     first = password_login(Client(), "rita")
@@ -178,23 +245,57 @@ def test_a_recovery_code_works_once(cast: dict[str, Any]) -> None:
     assert StaticDevice.objects.get(user=cast["rita"]).token_set.count() == 9
 
 
-def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(client: Client, cast: dict[str, Any]) -> None:
+SESSION_ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.signed_cookies",
+    "django.contrib.sessions.backends.cache",
+]
+
+
+@pytest.mark.parametrize("engine", SESSION_ENGINES)
+def test_an_operator_resets_a_lost_device_and_the_person_enrols_again(
+    cast: dict[str, Any], settings: Any, engine: str
+) -> None:
     from io import StringIO
 
+    settings.SESSION_ENGINE = engine
     _, codes = enrolled(cast["rita"])
-    earlier = password_login(Client(), "rita")
-    assert earlier.post("/login/code/", {"code": codes[0]}).status_code == 302
-    assert earlier.get("/review/").status_code == 200
+    phone, laptop = password_login(Client(), "rita"), password_login(Client(), "rita")
+    for session, code in [(phone, codes[0]), (laptop, codes[1])]:
+        assert session.post("/login/code/", {"code": code}).status_code == 302
+        assert session.get("/review/").status_code == 200
+    _, other_codes = enrolled(cast["ravi"])
+    colleague = password_login(Client(), "ravi")
+    assert colleague.post("/login/code/", {"code": other_codes[0]}).status_code == 302
+
     out = StringIO()
     call_command("users", "reset-2fa", "rita", stdout=out)
-    assert earlier.get("/review/")["Location"].startswith("/login/?next=")  # signed out everywhere
+
+    for session in (phone, laptop):  # signed out everywhere, whichever store holds the session
+        assert session.get("/review/")["Location"].startswith("/login/?next=")
+        assert session.get("/review/")["Location"].startswith("/login/?next=")  # and it stays so
+    assert colleague.get("/review/").status_code == 200  # nobody else is signed out
     assert "rita" in out.getvalue() and "2 device" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=cast["rita"]).exists()
     assert not StaticDevice.objects.filter(user=cast["rita"]).exists()
     event = AuditEvent.objects.get(action="auth.device_reset")
-    assert event.data["username"] == "rita" and event.data["sessions_ended"] == 1
-    password_login(client, "rita")
-    assert client.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
+    assert (event.object_type, event.object_id) == ("auth.user", str(cast["rita"].pk))
+    assert event.data["username"] == "rita" and event.data["signed_out_everywhere"] is True
+    again = password_login(Client(), "rita")  # a new sign-in holds: it is made under the new key
+    assert again.get("/review/", follow=True).redirect_chain[-1][0] == "/login/enrol/"
+    assert again.get("/login/enrol/").status_code == 200
+
+
+def test_a_second_reset_ends_the_sessions_begun_after_the_first(cast: dict[str, Any]) -> None:
+    call_command("users", "reset-2fa", "rita")
+    _, codes = enrolled(cast["rita"])
+    session = password_login(Client(), "rita")
+    assert session.post("/login/code/", {"code": codes[0]}).status_code == 302
+    assert session.get("/review/").status_code == 200
+
+    call_command("users", "reset-2fa", "rita")
+
+    assert session.get("/review/")["Location"].startswith("/login/?next=")
 
 
 def test_the_users_list_shows_role_second_factor_and_last_login(cast: dict[str, Any]) -> None:

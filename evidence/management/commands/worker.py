@@ -15,6 +15,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from evidence.collect import describe, enqueue_due
 from evidence.models import CollectionRun
 from evidence.recheck import enqueue_due_rechecks
+from oversight.services import acting_as
 
 
 class Command(BaseCommand):
@@ -29,6 +30,10 @@ class Command(BaseCommand):
         if not options["batch"]:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
+        with acting_as(None):  # jobs act for whoever queued them (or on schedule, as "system"), not the starter
+            self._work(options)
+
+    def _work(self, options: dict[str, Any]) -> None:
         worker_id = f"assay-{get_random_string(12)}"
         while self._running:
             started = timezone.now()

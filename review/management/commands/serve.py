@@ -6,7 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+
+from oversight.redact import redact
+from oversight.services import acting_as
 
 
 class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
@@ -25,6 +29,14 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
         from django.core.servers.basehttp import get_internal_wsgi_application
 
         return get_internal_wsgi_application()
+
+
+class _RedactingLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
+    """Gunicorn's logger with notice tokens redacted from the access log (request line, path, Referer)."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
 
 def _url(bind: str) -> str:
@@ -50,15 +62,19 @@ class Command(BaseCommand):
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"assay: serving on {_url(options['bind'])}  (Ctrl-C to stop)")
         self.stdout.flush()
-        _Server(
-            {
-                "bind": options["bind"],
-                "workers": options["workers"],
-                "threads": options["threads"],
-                "worker_class": "gthread",
-                "accesslog": "-",
-                "errorlog": "-",
-                "graceful_timeout": 10,
-                "control_socket_disable": True,  # no runtime control socket in the user's home directory
-            }
-        ).run()
+        with acting_as(None):  # requests act as whoever is signed in, not as the person who started the server
+            _Server(self._options(options)).run()
+
+    @staticmethod
+    def _options(options: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "bind": options["bind"],
+            "workers": options["workers"],
+            "threads": options["threads"],
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "logger_class": _RedactingLogger,  # member notice links carry their secret in the path
+            "errorlog": "-",
+            "graceful_timeout": 10,
+            "control_socket_disable": True,  # no runtime control socket in the user's home directory
+        }
