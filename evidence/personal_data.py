@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Post, Quarantine
+from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Post, Quarantine, Source
 from oversight.privacy import Category, RetentionRule, Scope, register_category, register_retention
 
 _CHUNK = 5000
@@ -118,6 +118,17 @@ def _redact(value: Any, identifiers: set[str]) -> Any:
     if isinstance(value, dict):
         return {k: _redact(v, identifiers) for k, v in value.items()}
     return value
+
+
+def sources_naming(account_ids: tuple[int, ...]) -> list[Source]:
+    """Enabled sources whose query names one of the accounts (an id or handle, now or past, as a token).
+
+    Erasure cannot edit a source's query (it may name others too), so it tells the operator: such a
+    source would collect the erased member's posts again at its next run.
+    """
+    identifiers = _identifiers(account_ids)
+    rows = _mentioning(Source.objects.filter(enabled=True).order_by("name"), ("query",), identifiers)
+    return [s for s in rows if any(_names(t, identifiers) for t in _TOKEN.findall(s.query))]
 
 
 def _mentioning(rows: QuerySet[Any], fields: tuple[str, ...], identifiers: set[str]) -> QuerySet[Any]:

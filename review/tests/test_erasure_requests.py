@@ -101,3 +101,18 @@ def test_subject_access_lists_the_requests_naming_the_members_accounts(
         [f"{API}/users/by/username/alice_x", f"{API}/users/id-alice_x/tweets", f"{API}/tweets/search/recent"]
     )
     assert {r["sha256"] for r in listed} == {"1" * 64, "2" * 64, "3" * 64}
+
+
+@pytest.mark.django_db
+def test_erasure_names_the_enabled_sources_that_would_collect_the_member_again(
+    requests: dict[str, Exchange],
+) -> None:
+    Source.objects.create(name="lookalike", platform="x", connector="x_timeline", query="@alice_xyz")
+    Source.objects.create(name="old watch", platform="x", connector="x_timeline", query="@alice_x", enabled=False)
+    Source.objects.create(name="search", platform="x", connector="x_search", query="from:alice_x OR from:bobby")
+
+    for args in ((), ("--apply",)):  # the dry run says so too, and so does the erasure, listed before it blanks
+        out = _erase(*args)
+        assert "warning: 2 enabled source(s) name the member's accounts" in out
+        assert "  - search: from:alice_x OR from:bobby" in out and "  - watch: @alice_x, @bobby" in out
+        assert "lookalike" not in out and "old watch" not in out

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from evidence.personal_data import sources_naming
 from oversight.erasure import ErasureError, ErasureRefused, check_reason, erase_member, plan_erasure
 from register.services import MemberNotFound, find_member, lift_restriction, restrict_member
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         "profiles of accounts linked only to them; anonymises the register record (a later import of the same "
         "row does not add them back unless `import-register --readmit`). Holds (an open case, an adverse "
         "outcome within its appeal window or retention) refuse it, saying what and until when: --restrict then "
-        "marks the member restricted instead (no new links or cases). Audited with counts, not names."
+        "marks the member restricted instead (no new links or cases). Audited with counts, not names. Enabled "
+        "sources whose query names the member's accounts are listed: edit or disable them, or they collect again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,6 +45,7 @@ class Command(BaseCommand):
         if options["restrict"]:
             self._restrict(member, reason, apply=options["apply"])
             return
+        naming = sources_naming(plan_erasure(member.pk).scope.account_ids)  # before the accounts are blanked
         try:
             plan = erase_member(member.pk, reason=reason, apply=options["apply"])
         except ErasureRefused as exc:
@@ -57,6 +60,13 @@ class Command(BaseCommand):
         self.stdout.write(f"member {member.number}: {verb}:")
         for key, n in counts.items():
             self.stdout.write(f"  {key}: {n}")
+        if naming:
+            self.stdout.write(
+                f"warning: {len(naming)} enabled source(s) name the member's accounts in their query and would "
+                "collect their posts again; edit the query or disable the source (assay sources disable NAME):"
+            )
+            for source in naming:
+                self.stdout.write(f"  - {source.name}: {source.query}")
 
     def _lift(self, member: Any, reason: str, *, apply: bool) -> None:
         if member.restricted_at is None:
