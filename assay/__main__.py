@@ -61,8 +61,8 @@ commands:"""
 _OUTRO = """
 Other Django management commands pass through, e.g. `assay migrate`, `assay showmigrations`.
 Settings come from the environment (see .env.example); data lives in ASSAY_DATA_DIR (./var).
-The audit log names who ran each command: ASSAY_ACTOR=USERNAME (an active staff user), else the
-operating-system user as os:NAME."""
+The audit log names who ran each command: ASSAY_ACTOR=USERNAME (an active staff user; the
+operating-system user is kept beside it), else the operating-system user as os:NAME."""
 
 
 def _print_overview() -> None:

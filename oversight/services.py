@@ -91,6 +91,10 @@ def record(
         # A proxy (a session's SignedInUser) is recorded as the model it stands for (auth.user).
         object_type = object_type or obj._meta.concrete_model._meta.label_lower
         object_id = object_id or obj.pk
+    named = _command_actor.get()
+    if named and not named.startswith("os:") and _actor_name(actor) == named:
+        # ASSAY_ACTOR is a claim anyone with a shell can make: keep the operating-system user beside it.
+        data = {**data, "os_user": _os_user()}
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(
             pk=1, defaults={"last_seq": 0, "last_hash": chain.GENESIS_HASH}

@@ -53,6 +53,9 @@ def test_a_command_records_who_ran_it(tmp_path: Path) -> None:
         ("olivia", "auth.device_reset"),
         ("olivia", "oversight.chain_verified"),
     ]
+    # ASSAY_ACTOR is a claim: the operating-system user who made it is kept beside it.
+    events = _events(tmp_path)
+    assert [data.get("os_user") for _, _, data in events] == [None, None, "deploy", "deploy"]
 
 
 def test_an_actor_who_may_not_act_stops_the_command_before_it_does_anything(tmp_path: Path) -> None:
