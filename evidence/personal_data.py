@@ -173,6 +173,14 @@ def _erase_requests(scope: Scope) -> int:
     return len(named)
 
 
+def _quarantined_of(scope: Scope) -> QuerySet[Quarantine]:
+    """Collected or imported records we could not read that name one of the scope's accounts as a token."""
+    identifiers = _identifiers(scope.account_ids)
+    candidates = _mentioning(Quarantine.objects.filter(run__isnull=False).only("pk", "raw"), ("raw",), identifiers)
+    named = [q.pk for q in candidates.iterator() if any(_names(t, identifiers) for t in _TOKEN.findall(q.raw))]
+    return Quarantine.objects.filter(pk__in=named)
+
+
 def _export_requests(rows: QuerySet[Exchange]) -> list[dict[str, Any]]:
     fields = ("run_id", "connector", "method", "url", "status", "retrieved_at", "sha256", "purged_at")
     return list(rows.order_by("retrieved_at", "pk").values(*fields))
@@ -236,6 +244,17 @@ register_category(
         export=_export_requests,
         erase_scope=_erase_requests,
         erase_order=65,  # after their posts are purged (60), before past handles go (70)
+    )
+)
+register_category(
+    Category(
+        key="evidence.quarantined_record",
+        label="collected or imported records naming those accounts that we could not read (kept with the reason)",
+        retention="deleted after ASSAY_RETENTION_QUARANTINE_DAYS, or on erasure",
+        rows=_quarantined_of,
+        export=lambda rows: list(rows.order_by("pk").values("origin", "position", "reason", "raw", "created_at")),
+        erase=_delete_quarantined,
+        erase_order=45,
     )
 )
 register_category(

@@ -116,3 +116,25 @@ def test_erasure_names_the_enabled_sources_that_would_collect_the_member_again(
         assert "warning: 2 enabled source(s) name the member's accounts" in out
         assert "  - search: from:alice_x OR from:bobby" in out and "  - watch: @alice_x, @bobby" in out
         assert "lookalike" not in out and "old watch" not in out
+
+
+@pytest.mark.django_db
+def test_erasure_deletes_unreadable_records_that_name_the_members_accounts(requests: dict[str, Exchange]) -> None:
+    from evidence.models import Quarantine
+
+    run = requests["lookup"].run
+    theirs = Quarantine.objects.create(
+        run=run, origin="watch", position="page 2, item 4", reason="data[3].created_at: not a time",
+        raw='{"author": {"username": "alice_x"}, "text": "unfinished', raw_sha256="a" * 64,
+    )  # fmt: skip
+    lookalike = Quarantine.objects.create(
+        run=run, origin="watch", position="page 2, item 5", reason="no id",
+        raw='{"author": {"username": "alice_xyz"}}', raw_sha256="b" * 64,
+    )  # fmt: skip
+
+    assert "evidence.quarantined_record: 1" in _erase()
+    assert Quarantine.objects.filter(pk=theirs.pk).exists()
+
+    assert "evidence.quarantined_record: 1" in _erase("--apply")
+    assert not Quarantine.objects.filter(pk=theirs.pk).exists()
+    assert Quarantine.objects.filter(pk=lookalike.pk).exists()
