@@ -122,7 +122,8 @@ class _ExchangeItem:
     def why(self) -> str:
         """The reason the page is withheld, in full, for index.html."""
         if self.withheld == CARRIES_OTHERS:
-            return f"the page also carried {self.other_posts} post(s) by other accounts, which are not this member's data"
+            others = self.other_posts
+            return f"the page also carried {others} post(s) by other accounts, which are not this member's data"
         if self.withheld == NAMES_OTHERS:
             return (
                 "the page names other accounts (mentioned, replied to, quoted or reposted), "
@@ -192,8 +193,7 @@ def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
         shared = others.get(exchange.pk, 0)
         withheld = "" if exchange.purged_at is not None else _withheld(exchange, shared, own)
         included = exchange.purged_at is None and not withheld
-        item = _ExchangeItem(exchange, f"exchanges/{exchange.pk}" if included else "", shared, withheld)
-        found[exchange.pk] = item
+        found[exchange.pk] = _ExchangeItem(exchange, f"exchanges/{exchange.pk}" if included else "", shared, withheld)
     for item in items:
         if item.post.exchange_id is not None:
             item.exchange = found[item.post.exchange_id]
