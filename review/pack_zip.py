@@ -2,7 +2,8 @@
 
 Given the pack's files (index.html, audit.json, raw posts and exchanges), this adds ``verify.py``
 (the stdlib-only checker, :mod:`review.pack_verify`, copied verbatim) and ``manifest.json`` (every
-file's sha256, and the hash each raw post and exchange had when it was collected), and writes them
+file's sha256, the hash each raw post and exchange had when it was collected, and the collected
+pages withheld from the pack with their hash and why), and writes them
 in a fixed order with a fixed timestamp, so the same case gives byte-identical packs.
 """
 
@@ -33,6 +34,15 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """A collected page left out of the pack (it holds other people's data): its sha256 and why."""
+
+    id: int
+    sha256: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Pack:
     data: bytes
     sha256: str
@@ -48,8 +58,14 @@ def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def manifest(case_id: int, files: Mapping[str, bytes], posts: Sequence[Raw], exchanges: Sequence[Raw]) -> bytes:
-    """manifest.json: what verify.py checks the pack against."""
+def manifest(
+    case_id: int,
+    files: Mapping[str, bytes],
+    posts: Sequence[Raw],
+    exchanges: Sequence[Raw],
+    withheld: Sequence[Withheld] = (),
+) -> bytes:
+    """manifest.json: what verify.py checks the pack against, and the collected pages left out."""
     return _json(
         {
             "format": FORMAT,
@@ -57,6 +73,7 @@ def manifest(case_id: int, files: Mapping[str, bytes], posts: Sequence[Raw], exc
             "files": {name: _sha256(data) for name, data in files.items()},
             "posts": [{"id": r.id, "file": r.file, "sha256": r.sha256} for r in posts],
             "exchanges": [{"id": r.id, "file": r.file, "sha256": r.sha256} for r in exchanges],
+            "withheld_exchanges": [{"id": w.id, "sha256": w.sha256, "reason": w.reason} for w in withheld],
             "audit": "audit.json",
         }
     )
@@ -74,6 +91,7 @@ def assemble(
     *,
     posts: Sequence[Raw] = (),
     exchanges: Sequence[Raw] = (),
+    withheld: Sequence[Withheld] = (),
     when: datetime | None = None,
 ) -> Pack:
     """The zip of ``files`` (in the order given) plus verify.py and manifest.json, every entry dated ``when``."""
@@ -83,7 +101,7 @@ def assemble(
         if raw.file not in files:
             raise ValueError(f"{raw.file} is listed as raw evidence but is not among the pack's files")
     everything = {**files, "verify.py": VERIFY_SOURCE.read_bytes()}
-    listing = manifest(case_id, everything, posts, exchanges)
+    listing = manifest(case_id, everything, posts, exchanges, withheld)
     everything["manifest.json"] = listing
     buffer = io.BytesIO()
     stamp = _timestamp(when)

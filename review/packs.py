@@ -8,8 +8,12 @@ from), ``audit.json`` (the audit events about the case, its posts, links, notice
 ``manifest.json`` and ``verify.py`` (see :mod:`review.pack_zip`, :mod:`review.pack_verify`).
 
 Need-to-know: a pack holds only the case's member's data. A probabilistic link says how many other
-members were considered, never who; a collected page that also carried other accounts' posts is
-withheld (listed with its sha256, so the organisation can show it on request).
+members were considered, never who. A collected page is included only when every account it names
+is one of the case's accounts (:mod:`evidence.connectors.named`: mentions, replies, quoted and
+reposted posts, their authors); a page that also carried other accounts' posts, names other
+accounts, or comes from a connector whose pages cannot be checked is withheld: listed with its
+sha256 and the reason in ``index.html`` and ``manifest.json``, so the organisation can show it on
+request.
 
 Deterministic: the same case gives a byte-identical pack, so views of the case and earlier builds
 are left out of ``audit.json`` (both are in the organisation's audit log). Each build is recorded
@@ -31,8 +35,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from criteria.models import Hit, Rule
 from evidence.connectors.base import canonical_json
+from evidence.connectors.named import accounts_named, strangers
 from evidence.highlight import highlight
-from evidence.models import Exchange, Post
+from evidence.models import Account, Exchange, Post
 from linkage.models import Link
 from oversight.models import AuditEvent
 from oversight.roles import Role, has_role
@@ -100,11 +105,36 @@ def may_build(actor: Any) -> bool:
 # what goes in
 
 
+# Why a collected page is withheld (manifest.json says it in these words; index.html says more).
+CARRIES_OTHERS = "carries posts by other accounts"
+NAMES_OTHERS = "names other accounts"
+UNCHECKED = "cannot be checked for the accounts it names"
+
+
 @dataclass
 class _ExchangeItem:
     exchange: Exchange
     file: str  # "" when withheld or purged
     other_posts: int  # posts by other accounts derived from the same page
+    withheld: str = ""  # why the page is left out (one of the reasons above); "" when included or purged
+
+    @property
+    def why(self) -> str:
+        """The reason the page is withheld, in full, for index.html."""
+        if self.withheld == CARRIES_OTHERS:
+            others = self.other_posts
+            return f"the page also carried {others} post(s) by other accounts, which are not this member's data"
+        if self.withheld == NAMES_OTHERS:
+            return (
+                "the page names other accounts (mentioned, replied to, quoted or reposted), "
+                "whose data is not this member's"
+            )
+        if self.withheld == UNCHECKED:
+            return (
+                f"the page's format (connector {self.exchange.connector}) cannot be checked for the accounts "
+                "it names, so it may hold other people's data"
+            )
+        return ""
 
 
 @dataclass
@@ -142,7 +172,12 @@ def _posts(case: Case) -> list[_PostItem]:
 
 
 def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
-    """The pages the posts came from; a page that also carried other accounts' posts is withheld."""
+    """The pages the posts came from; one is included only when every account it names is the case's.
+
+    Withheld: a page that also carried other accounts' posts, one that names any other account
+    (a mention, a reply, a quoted or reposted post), and one whose connector or body cannot be read
+    for the accounts it names.
+    """
     ids = {i.post.exchange_id for i in items if i.post.exchange_id is not None}
     accounts = {i.post.account_id for i in items if i.post.account_id is not None}
     others = dict(
@@ -152,15 +187,27 @@ def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
         .annotate(n=Count("pk"))
         .order_by()
     )
+    own = list(Account.objects.filter(pk__in=accounts).order_by("pk"))
     found = {}
     for exchange in Exchange.objects.filter(pk__in=ids).order_by("pk"):
         shared = others.get(exchange.pk, 0)
-        included = not shared and exchange.purged_at is None
-        found[exchange.pk] = _ExchangeItem(exchange, f"exchanges/{exchange.pk}" if included else "", shared)
+        withheld = "" if exchange.purged_at is not None else _withheld(exchange, shared, own)
+        included = exchange.purged_at is None and not withheld
+        found[exchange.pk] = _ExchangeItem(exchange, f"exchanges/{exchange.pk}" if included else "", shared, withheld)
     for item in items:
         if item.post.exchange_id is not None:
             item.exchange = found[item.post.exchange_id]
     return found
+
+
+def _withheld(exchange: Exchange, other_posts: int, own: list[Account]) -> str:
+    """Why ``exchange`` may not go in a pack about ``own`` accounts ("" when it may)."""
+    if other_posts:
+        return CARRIES_OTHERS
+    names = accounts_named(exchange.connector, bytes(exchange.body), exchange.url)
+    if names is None:
+        return UNCHECKED
+    return NAMES_OTHERS if strangers(names, own) else ""
 
 
 def _others_considered(explanation: dict[str, Any]) -> str:
@@ -266,12 +313,14 @@ def render_pack(case: Case) -> pack_zip.Pack:
         if item.file:
             files[item.file] = canonical_json(item.post.raw)
             posts.append(pack_zip.Raw(item.post.pk, item.file, item.post.sha256))
-    raws = []
+    raws, withheld = [], []
     for ex in sorted(exchanges.values(), key=lambda e: e.exchange.pk):
         if ex.file:
             files[ex.file] = bytes(ex.exchange.body)
             raws.append(pack_zip.Raw(ex.exchange.pk, ex.file, ex.exchange.sha256))
-    return pack_zip.assemble(case.pk, files, posts=posts, exchanges=raws, when=case.closed_at)
+        elif ex.withheld:
+            withheld.append(pack_zip.Withheld(ex.exchange.pk, ex.exchange.sha256, ex.withheld))
+    return pack_zip.assemble(case.pk, files, posts=posts, exchanges=raws, withheld=withheld, when=case.closed_at)
 
 
 def build_pack(case: Case, *, actor: Any) -> Built:

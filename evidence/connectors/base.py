@@ -150,3 +150,71 @@ class Rejected:
 
 class RecordError(ValueError):
     """A raw item is malformed; the message names the field and what was wrong."""
+
+
+# ---------------------------------------------------------------------------------------------
+# the accounts a collected body names (see evidence.connectors.named)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Named:
+    """An account a collected body names, as the format carries it: by platform id, handle, or both.
+
+    Both empty: a person the body carries data of without naming them (a Facebook comment whose
+    author the platform withheld); such a name never matches an account.
+    """
+
+    platform: str
+    platform_id: str = ""
+    handle: str = ""
+
+
+class UnreadableBody(ValueError):
+    """A body that cannot be read for the accounts it names; the message says why."""
+
+
+def json_documents(body: bytes) -> list[Any]:
+    """The JSON values in a body: one JSON document, or one per non-blank line (NDJSON, a stream batch).
+
+    Raises :class:`UnreadableBody` when it is neither.
+    """
+    if not body.strip():
+        return []
+    try:
+        return [loads(body)]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    documents = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(loads(line))
+        except (ValueError, UnicodeDecodeError):
+            raise UnreadableBody(f"line {number} is not JSON") from None
+    return documents
+
+
+def nodes(value: Any) -> list[Any]:
+    """Every value nested in ``value`` (itself included): objects, arrays, strings and the rest."""
+    found, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """Every JSON object nested in ``value`` (itself included)."""
+    return [node for node in nodes(value) if isinstance(node, dict)]
+
+
+def text_of(value: Any) -> str:
+    """A platform id or handle as text ('' when absent); ids may come as JSON numbers."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    return str(value) if isinstance(value, str | int) else ""

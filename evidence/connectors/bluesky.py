@@ -23,6 +23,7 @@ should be given the app password (``BLUESKY_IDENTIFIER`` + ``BLUESKY_APP_PASSWOR
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,18 @@ from typing import Any
 
 import httpx
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
+from evidence.connectors.base import (
+    AccountRecord,
+    Named,
+    Record,
+    RecordError,
+    Rejected,
+    canonical_sha256,
+    json_documents,
+    nodes,
+    scrub,
+    text_of,
+)
 from evidence.connectors.errors import Action
 from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange, Fetched
 from evidence.connectors.page import Cursor, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
@@ -43,6 +55,7 @@ _FEATURES = {
     "app.bsky.richtext.facet#tag": ("tag", "tag"),
 }
 _QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
+_DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]+")
 
 
 @dataclass
@@ -366,3 +379,36 @@ def _no_unauthenticated(author: dict[str, Any]) -> bool:
     return isinstance(labels, list) and any(
         isinstance(label, dict) and label.get("val") == "!no-unauthenticated" for label in labels
     )
+
+
+def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account a Bluesky body names: a searchPosts or getPosts response, or a Jetstream batch
+    (NDJSON frames). See :func:`names_in`. Raises :class:`~evidence.connectors.base.UnreadableBody`
+    for a body that is not JSON."""
+    return frozenset(name for document in json_documents(body) for name in names_in(document))
+
+
+def names_in(document: Any) -> set[Named]:
+    """The accounts a decoded Bluesky value names, by DID (with the handle where one is given).
+
+    Any object with a ``did`` (a post view's author, the author of a quoted post's view, a
+    ``reply.parent``/``reply.root`` view, a repost's ``by``, a mention facet, a Jetstream frame's
+    committer or identity); every at-URI's authority (a reply's parent and root, a quoted record, a
+    like's subject: a DID, or a handle); every value that is a DID (a label's source, a follow's
+    subject).
+    """
+    names: set[Named] = set()
+    for node in nodes(document):
+        if isinstance(node, dict):
+            did = text_of(node.get("did"))
+            if did:
+                names.add(Named("bluesky", did, text_of(node.get("handle"))))
+        elif isinstance(node, str):
+            if node.startswith("at://"):
+                authority = node[5:].split("/", 1)[0]
+                if authority:
+                    did_authority = authority.startswith("did:")
+                    names.add(Named("bluesky", authority) if did_authority else Named("bluesky", handle=authority))
+            elif _DID.fullmatch(node):
+                names.add(Named("bluesky", node))
+    return names

@@ -23,7 +23,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
+from evidence.connectors.base import (
+    AccountRecord,
+    Named,
+    Record,
+    RecordError,
+    Rejected,
+    canonical_sha256,
+    json_documents,
+    objects,
+    scrub,
+    text_of,
+)
 from evidence.connectors.http import ApiConnector, ClientOptions, ResourceGone
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, raw_text
 from evidence.connectors.text import as_dict, parse_time, require_str, sub, utf16_to_index
@@ -214,3 +225,41 @@ def _message_tags(tags: Any, text: str) -> tuple[Entity, ...]:
                 start = end = -1
         entities.append(Entity(kind, value, start, end))
     return tuple(entities)
+
+
+_WHO = ("from", "to", "admin_creator")  # an object, or {"data": [objects]}
+_TAGS = ("message_tags", "story_tags", "with_tags", "reactions", "likes")  # lists (or {"data": [...]}) of objects
+
+
+def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account a Graph API body names (a page's posts, a post's comments, a recheck's answer).
+
+    By id: authors (``from``), addressees (``to``), tags of people, pages and groups in
+    ``message_tags``/``story_tags``/``with_tags`` (hashtags are not accounts), and anyone listed
+    under ``reactions`` or ``likes`` (never asked for, but a body may carry them). A comment without
+    ``from`` (Page Public Content Access withholds who wrote it) is someone's data with no name:
+    it counts as an account that is not the member's. Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for a body that is not JSON.
+    """
+    names: set[Named] = set()
+    for item in (o for document in json_documents(body) for o in objects(document)):
+        for key in _WHO:
+            names.update(Named("facebook", text_of(who.get("id"))) for who in _listed(item.get(key)))
+        for key in _TAGS:
+            tags = [t for t in _listed(item.get(key)) if t.get("type") != "hashtag"]
+            names.update(Named("facebook", text_of(tag.get("id"))) for tag in tags)
+        if "message" in item and "created_time" in item and not isinstance(item.get("from"), dict):
+            names.add(Named("facebook"))  # a post or comment whose author is withheld
+    return frozenset(names)
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    """The objects under a key that holds one object, a list of them, ``{"data": [...]}``, or (old
+    ``message_tags``) ``{"offset": [...]}``."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    if not isinstance(value, dict):
+        return []
+    if "id" in value:
+        return [value]
+    return [v for inner in value.values() if isinstance(inner, list) for v in inner if isinstance(v, dict)]

@@ -25,18 +25,25 @@ from evidence.connectors.base import (
     KINDS,
     PLATFORMS,
     AccountRecord,
+    Named,
     PostRecord,
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical_sha256,
+    json_documents,
     loads,
     needs_scrub,
+    objects,
     scrub,
+    text_of,
 )
+from evidence.connectors.bluesky import names_in as bluesky_names_in
 from evidence.connectors.bluesky import post_record as bluesky_post_record
 from evidence.connectors.page import Cursor, Derived, Page, Query, RichPost, raw_text
 from evidence.connectors.text import as_dict, parse_time, require_str, sub
+from evidence.connectors.x import accounts_named as x_accounts_named
 from evidence.connectors.x import derive_response, tweet_record
 
 MAX_LINE_BYTES = 5_000_000  # a twarc line is a whole API page
@@ -139,6 +146,52 @@ class ZeeschuimerNdjson(_LineReader):
             raise RecordError(f"source_platform {platform!r} is not one assay reads (twitter.com, x.com, bsky.app)")
         except RecordError as exc:
             return _reject(position, str(exc), raw_text(item))
+
+
+def twarc_accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account a twarc file (or line) names: its lines are X API v2 responses or flattened
+    posts, read as the X connector reads them (:func:`evidence.connectors.x.accounts_named`)."""
+    return x_accounts_named(body, url)
+
+
+def zeeschuimer_accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account a Zeeschuimer/4CAT NDJSON file (or line) names.
+
+    X lines (the web app's GraphQL): users (``rest_id`` with ``screen_name``; ``id_str`` with
+    ``screen_name`` in ``legacy`` and ``entities.user_mentions``), ``user_id_str``,
+    ``in_reply_to_user_id_str`` and ``in_reply_to_screen_name``, in the post and in the retweeted
+    and quoted posts nested in it. Bluesky lines: as :func:`evidence.connectors.bluesky.names_in`.
+    Raises :class:`~evidence.connectors.base.UnreadableBody` for a line that is not JSON or comes
+    from a platform assay does not read.
+    """
+    names: set[Named] = set()
+    for number, envelope in enumerate(json_documents(body), start=1):
+        platform = text_of(envelope.get("source_platform")) if isinstance(envelope, dict) else ""
+        data = envelope.get("data") if isinstance(envelope, dict) else None
+        if platform in ("twitter.com", "x.com"):
+            names |= _x_web_names(data)
+        elif platform in ("bsky.app", "bluesky"):
+            names |= bluesky_names_in(data)
+        else:
+            raise UnreadableBody(f"item {number}: source_platform {platform!r} is not one assay reads")
+    return frozenset(names)
+
+
+def _x_web_names(data: Any) -> set[Named]:
+    names: set[Named] = set()
+    for item in objects(data):
+        screen_name = text_of(item.get("screen_name"))
+        if screen_name:  # a legacy user object, or a mention in entities.user_mentions
+            names.add(Named("x", text_of(item.get("id_str")), screen_name))
+        rest_id = text_of(item.get("rest_id"))
+        if rest_id and (item.get("__typename") == "User" or "screen_name" in sub(item, "core")):
+            names.add(Named("x", rest_id, text_of(sub(item, "core").get("screen_name"))))
+        for key in ("user_id_str", "in_reply_to_user_id_str"):
+            if text_of(item.get(key)):
+                names.add(Named("x", text_of(item[key])))
+        if text_of(item.get("in_reply_to_screen_name")):
+            names.add(Named("x", handle=text_of(item["in_reply_to_screen_name"])))
+    return names
 
 
 def zeeschuimer_tweet(data: dict[str, Any], position: str) -> Record:

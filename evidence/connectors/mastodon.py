@@ -22,7 +22,18 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical_sha256, scrub
+from evidence.connectors.base import (
+    AccountRecord,
+    Named,
+    Record,
+    RecordError,
+    Rejected,
+    canonical_sha256,
+    json_documents,
+    objects,
+    scrub,
+    text_of,
+)
 from evidence.connectors.http import ApiConnector, ClientOptions, ResourceGone
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
 from evidence.connectors.text import as_dict, html_to_text, parse_time, require_str, sub
@@ -234,3 +245,36 @@ def _entities(status: dict[str, Any], text: str) -> tuple[Entity, ...]:
             end = start + len(surface) if start >= 0 else -1
             found.append(Entity(kind, str(item.get(value_key) or ""), start, end))
     return tuple(found)
+
+
+def accounts_named(body: bytes, url: str) -> frozenset[Named]:
+    """Every account a Mastodon body names: a timeline page, v2 search results or one status, fetched
+    from the instance at ``url``.
+
+    Accounts (a status's ``account``, a ``reblog``'s, a quoted status's, a link card's author) by
+    their ``uri`` and ``acct``; ``mentions[]`` by ``acct``; ``in_reply_to_account_id``, an id local to
+    the instance, by the account of that id in the same body, else as ``<instance>/api/v1/accounts/
+    <id>`` (which no stored account has: it names someone the body does not show). A local ``acct``
+    is qualified with the instance's host, as the connector stores handles. Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for a body that is not JSON.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    names: set[Named] = set()
+    local: dict[str, Named] = {}  # instance-local account id -> the account
+    replied_to: list[str] = []
+    for item in (o for document in json_documents(body) for o in objects(document)):
+        acct = text_of(item.get("acct"))
+        if acct:  # an account, or a mention (which carries no uri)
+            handle = acct if "@" in acct else f"{acct}@{host}"
+            uri = text_of(item.get("uri")) if "username" in item else ""
+            named = Named("mastodon", uri, handle)
+            names.add(named)
+            if uri and text_of(item.get("id")):
+                local[text_of(item.get("id"))] = named
+        if text_of(item.get("in_reply_to_account_id")):
+            replied_to.append(text_of(item["in_reply_to_account_id"]))
+    instance = f"{parts.scheme}://{parts.netloc}"
+    for account_id in replied_to:
+        names.add(local.get(account_id) or Named("mastodon", f"{instance}/api/v1/accounts/{account_id}"))
+    return frozenset(names)

@@ -21,13 +21,17 @@ from evidence.connectors.base import (
     KINDS,
     PLATFORMS,
     AccountRecord,
+    Named,
     PostRecord,
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical,
+    json_documents,
     needs_scrub,
     scrub,
+    text_of,
 )
 from evidence.connectors.page import Derived
 
@@ -142,3 +146,20 @@ class NdjsonLines:
                 yield number, Derived(records=(item,))
             else:
                 yield number, Derived(rejected=(item,))
+
+
+def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account a file (or line) of assay's normalised NDJSON names: each post's ``author``, by
+    ``id`` and ``handle`` on the line's platform (the format carries no other account). A post
+    without ``author`` is someone's data with no name: it counts as an account. Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for a line that is not a JSON object.
+    """
+    names: set[Named] = set()
+    for number, item in enumerate(json_documents(body), start=1):
+        if not isinstance(item, dict):
+            raise UnreadableBody(f"item {number} is not a JSON object")
+        author = item.get("author")
+        author = author if isinstance(author, dict) else {}
+        handle = text_of(author.get("handle")).lstrip("@")
+        names.add(Named(text_of(item.get("platform")), text_of(author.get("id")), handle))
+    return frozenset(names)

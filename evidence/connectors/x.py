@@ -15,7 +15,18 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from evidence.connectors.base import AccountRecord, Record, RecordError, Rejected, canonical, scrub
+from evidence.connectors.base import (
+    AccountRecord,
+    Named,
+    Record,
+    RecordError,
+    Rejected,
+    canonical,
+    json_documents,
+    objects,
+    scrub,
+    text_of,
+)
 from evidence.connectors.errors import Action
 from evidence.connectors.http import ApiConnector, ClientOptions, CollectionStopped, Exchange
 from evidence.connectors.page import Cursor, Deletion, Derived, Entity, Page, Query, RichPost, Skipped, raw_text
@@ -248,3 +259,28 @@ def _item_errors(errors: Any, prefix: str) -> tuple[tuple[Deletion, ...], list[R
             reason = str(error.get("detail") or error.get("title") or error.get("message") or "unrecognised error")
             rejected.append(Rejected(f"{prefix} errors[{i}]", f"X reported: {reason}", raw_text(error)))
     return tuple(deletions), rejected, skipped
+
+
+def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
+    """Every account an X API v2 body names: one response, or NDJSON lines of them (the filtered
+    stream's batches, twarc files, ``twarc2 flatten`` lines).
+
+    Users by id and username wherever a user object is (``includes.users``, an inlined ``author``,
+    ``entities.mentions``, a user lookup's ``data``); authors of posts and of the posts they
+    reference (``author_id`` in ``data`` and ``includes.tweets``); replied-to users
+    (``in_reply_to_user_id``); users an ``errors[]`` item reports on. Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for a body that is not JSON.
+    """
+    names: set[Named] = set()
+    for item in (o for document in json_documents(body) for o in objects(document)):
+        username = text_of(item.get("username"))
+        if username:  # a user object, an inlined author, a mention
+            names.add(Named("x", text_of(item.get("id")), username))
+        for key in ("author_id", "in_reply_to_user_id"):
+            if text_of(item.get(key)):
+                names.add(Named("x", text_of(item[key])))
+        if item.get("resource_type") == "user":  # an error about a user, asked for by id or by username
+            asked = text_of(item.get("resource_id")) or text_of(item.get("value"))
+            by_name = "username" in text_of(item.get("parameter"))
+            names.add(Named("x", handle=asked) if by_name else Named("x", asked))
+    return frozenset(names)

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         "`assay evidence-pack CASE_ID --out FILE.zip`. For a closed case whose signed-off adverse outcome "
         "stands (a referral, or a warning or advice the panel asks about). The zip holds index.html (readable "
         "offline), each raw post and collected page, the case's audit events, manifest.json and verify.py "
-        "(run `python3 verify.py` in the unzipped folder to check it). Each build is audited with its sha256."
+        "(run `python3 verify.py` in the unzipped folder to check it). A collected page that names or carries "
+        "any account other than the case's is withheld (listed with its sha256 and why). Each build is audited "
+        "with its sha256."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
