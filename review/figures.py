@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from oversight.figures import Table, Value, figure
 from oversight.services import min_cell, share_of
-from review.models import Appeal, Case, Decision, EvidencePack, Notice
+from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _IN_EFFECT = Q(outcome__in=[o.value for o in Outcome if o not in ADVERSE]) | Q(signed_off_at__isnull=False)
@@ -155,6 +155,26 @@ def time_to_decision() -> Value:
     if len(days) < smallest:
         return f"not shown: fewer than {smallest} cases decided"
     return round(float(statistics.median(days)), 1)
+
+
+@figure(
+    "review.conflicts",
+    section="review",
+    label="Conflicts of interest declared, by month",
+    help="Staff who stepped aside from a person because they know them (or for another conflict): they are not "
+    "given that person's cases, sign-offs or appeals. Many in a small organisation is expected; none at all may "
+    "mean people are not declaring them.",
+    order=75,
+    people=True,
+)
+def conflicts() -> Value:
+    found = (
+        Conflict.objects.annotate(month=TruncMonth("declared_at"))
+        .order_by("month")
+        .values_list("month")
+        .annotate(n=Count("pk"), people=Count("person", distinct=True))
+    )
+    return Table(("Month", "Declared", "Staff declaring"), tuple((f"{m:%Y-%m}", n, p) for m, n, p in found))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,18 @@ class DecisionForm(_VersionedForm):
         ]
 
 
+class ConflictForm(_VersionedForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=MIN_REASON_LENGTH,
+        label="Why",
+        help_text=(
+            f"How you know them, or what else makes it a conflict, in at least {MIN_REASON_LENGTH} characters. "
+            "Leads and operators can read it; it is not put in the audit log, and it goes if the member is erased."
+        ),
+    )
+
+
 class LinkForm(_VersionedForm):
     CONFIRM = "confirm"
     REJECT = "reject"

@@ -341,3 +341,49 @@ class EvidencePack(models.Model):
 
     def __str__(self) -> str:
         return f"evidence pack {self.pk} of {self.case}"
+
+
+class ConflictQuerySet(models.QuerySet["Conflict"]):
+    def about(self, case: Case) -> ConflictQuerySet:
+        """Conflicts with the person ``case`` is about: its member (and their confirmed accounts), or its account."""
+        if case.member_id is None:
+            return self.filter(account_id=case.account_id) if case.account_id is not None else self.none()
+        from linkage.models import Link  # linkage sits below review: the import is allowed, kept local for startup
+
+        confirmed = Link.objects.filter(member_id=case.member_id, status=Link.Status.CONFIRMED).values("account_id")
+        return self.filter(Q(member_id=case.member_id) | Q(account_id__in=confirmed))
+
+
+class Conflict(models.Model):
+    """A reviewer or lead's declared conflict of interest with the person a case is about.
+
+    It is about the person, not the case: they are never given that person's cases, never sign off a
+    decision about them and never decide their appeal, now or later. The reason stays here, not in the
+    append-only audit log (it may say how they know the member), so erasure can remove it.
+    """
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conflicts")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="conflicts", null=True, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="conflicts", null=True, blank=True,
+        help_text="set when the case was about an account no member is confirmed to own",
+    )  # fmt: skip
+    case = models.ForeignKey(
+        Case, on_delete=models.SET_NULL, related_name="conflicts", null=True, blank=True,
+        help_text="the case it was declared on",
+    )  # fmt: skip
+    reason = models.TextField()
+    declared_at = models.DateTimeField()
+
+    objects = ConflictQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["declared_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member__isnull=False) | Q(account__isnull=False), name="conflict_has_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"conflict of {self.person_id} with {self.member_id or self.account_id}"

@@ -33,7 +33,7 @@ from linkage.models import Link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import workflow
-from review.models import Appeal, Case, Decision, Notice, update_versioned
+from review.models import Appeal, Case, Conflict, Decision, Notice, update_versioned
 from review.workflow import APPEAL_OUTCOME_LABELS, AppealOutcome, AppealState, Outcome
 
 logger = logging.getLogger(__name__)
@@ -316,8 +316,13 @@ def independence_problem(appeal: Appeal, lead: Any) -> str:
     sent_back = Decision.objects.filter(case_id=appeal.case_id, sent_back_by__isnull=False).values_list(
         "sent_back_by_id", flat=True
     )
+    conflicted = Conflict.objects.about(decision.case).values_list("person_id", flat=True)
     return workflow.independence_problem(
-        lead.pk, decider_id=decision.reviewer_id, signer_id=decision.signed_off_by_id, sent_back_ids=list(sent_back)
+        lead.pk,
+        decider_id=decision.reviewer_id,
+        signer_id=decision.signed_off_by_id,
+        sent_back_ids=list(sent_back),
+        conflicted_ids=list(conflicted),
     )
 
 

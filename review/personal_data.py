@@ -44,7 +44,7 @@ from oversight.privacy import (
     staff_as_roles,
     without_held,
 )
-from review.models import Appeal, Case, Decision, EvidencePack, Notice
+from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, APPEAL_OUTCOME_LABELS, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _CHUNK = 500  # cases per step: their hits and posts stay well under any IN (...) limit
@@ -248,6 +248,27 @@ register_held_rows(Case, _answer_pending)
 register_held_rows(Post, lambda now: Post.objects.filter(hits__cases__in=_live_cases(now)))
 register_held_rows(Case, _in_appeal_window)
 register_held_rows(Account, lambda now: Account.objects.filter(cases__in=_live_cases(now)))
+
+
+def _export_conflicts(conflicts: QuerySet[Conflict]) -> list[dict[str, Any]]:
+    rows = list(conflicts.order_by("declared_at", "pk"))
+    roles = staff_as_roles(c.person_id for c in rows)
+    return [
+        {"declared_at": c.declared_at, "declared_by": roles[c.person_id], "case": c.case_id, "reason": c.reason}
+        for c in rows
+    ]
+
+
+register_category(
+    Category(
+        key="review.conflict",
+        label="conflicts of interest staff declared with the member (they step aside from the member's cases)",
+        retention="kept while the member is on the register, so they keep stepping aside; deleted on erasure",
+        rows=lambda scope: Conflict.objects.filter(Q(member_id=scope.member_id) | Q(account_id__in=scope.account_ids)),
+        export=_export_conflicts,
+        erase_order=5,
+    )
+)
 register_category(
     Category(
         key="review.case",

@@ -23,7 +23,7 @@ from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import notices, workflow
-from review.models import Case, Decision, update_versioned
+from review.models import Case, Conflict, Decision, update_versioned
 from review.workflow import Outcome, State
 
 # Ids per IN (...) list: well under SQLite's 32766 bound variables, small enough for any backend.
@@ -258,6 +258,8 @@ def assign_case(case: Case, reviewer: Any, *, actor: Any, expected_version: int)
         raise ReviewError("only operators and leads assign cases")
     if not has_role(reviewer, Role.REVIEWER, Role.LEAD):
         raise ReviewError(f"{reviewer.username} is not a reviewer")
+    if has_conflict(case, reviewer):
+        raise ReviewError(f"{reviewer.username} declared a conflict of interest with the person this case is about")
     with transaction.atomic():
         _check_fresh(case, expected_version)
         state = _transition(workflow.assign, State(case.state))
@@ -293,14 +295,58 @@ def record_decision(
     return decision
 
 
-def _require_lead(signer: Any) -> None:
+def _require_lead(signer: Any, case: Case) -> None:
     if not has_role(signer, Role.LEAD):
         raise ReviewError("only a lead can sign off or send back a decision")
+    if has_conflict(case, signer):
+        raise ReviewError("you declared a conflict of interest with the person this case is about: another lead must")
+
+
+# ---------------------------------------------------------------------------------------------
+# conflicts of interest
+
+
+def has_conflict(case: Case, person: Any) -> bool:
+    """Whether ``person`` declared a conflict of interest with whoever ``case`` is about."""
+    return Conflict.objects.about(case).filter(person_id=person.pk).exists()
+
+
+def declare_conflict(case: Case, person: Any, reason: str, *, expected_version: int) -> Conflict:
+    """``person`` steps aside from the person ``case`` is about, for good; the assignee hands the case back.
+
+    Anyone who works cases may declare one on a case they can open. The reason (how they know the
+    member, say) is kept on the conflict, which erasure removes; the audit log records that it was
+    declared, by whom and on which case, not why.
+    """
+    if not has_role(person, Role.REVIEWER, Role.LEAD, Role.OPERATOR):
+        raise ReviewError("only reviewers, leads and operators declare conflicts of interest")
+    if len(reason.strip()) < workflow.MIN_REASON_LENGTH:
+        raise ReviewError(
+            f"say briefly why, in at least {workflow.MIN_REASON_LENGTH} characters (kept off the audit log)"
+        )
+    with transaction.atomic():
+        _check_fresh(case, expected_version)
+        if has_conflict(case, person):
+            raise ReviewError("you have already declared a conflict of interest with this person")
+        is_assignee = case.assigned_to_id is not None and case.assigned_to_id == person.pk
+        state = _transition(workflow.step_aside, State(case.state), is_assignee=is_assignee)
+        if state != State(case.state):
+            _save(case, expected_version, state=state.value, assigned_to=None)
+        conflict = Conflict.objects.create(
+            person=person,
+            member_id=case.member_id,
+            account_id=None if case.member_id else case.account_id,
+            case=case,
+            reason=reason.strip(),
+            declared_at=timezone.now(),
+        )
+        record("case.conflict_declared", actor=person, obj=case, conflict=conflict.pk, state=state.value)
+    return conflict
 
 
 def sign_off(case: Case, signer: Any, *, expected_version: int) -> Decision:
     """A lead, not the decider, confirms the pending adverse decision; the case closes."""
-    _require_lead(signer)
+    _require_lead(signer, case)
     with transaction.atomic():
         _check_fresh(case, expected_version)
         decision = _pending_decision(case)
@@ -316,7 +362,7 @@ def sign_off(case: Case, signer: Any, *, expected_version: int) -> Decision:
 
 def send_back(case: Case, signer: Any, reason: str, *, expected_version: int) -> Decision:
     """A lead, not the decider, declines the pending decision with reasons; the case returns to its reviewer."""
-    _require_lead(signer)
+    _require_lead(signer, case)
     with transaction.atomic():
         _check_fresh(case, expected_version)
         decision = _pending_decision(case)

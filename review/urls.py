@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("case/<int:case_id>/assign/", views.assign, name="review-assign"),
     path("case/<int:case_id>/decide/", views.decide, name="review-decide"),
     path("case/<int:case_id>/sign-off/", views.sign_off_or_send_back, name="review-sign-off"),
+    path("case/<int:case_id>/conflict/", views.declare_conflict, name="review-conflict"),
     path("case/<int:case_id>/link/<int:link_id>/", views.resolve_link, name="review-link"),
     path("case/<int:case_id>/evidence-pack/", views.build_evidence_pack, name="review-evidence-pack"),
     path("notices/", notice_views.list_notices, name="review-notices"),

@@ -27,8 +27,8 @@ from linkage.models import Link
 from oversight.roles import Role, request_roles
 from register.models import Member
 from review import packs, services
-from review.forms import AssignForm, DecisionForm, LinkForm, SignOffForm
-from review.models import Case, Decision
+from review.forms import AssignForm, ConflictForm, DecisionForm, LinkForm, SignOffForm
+from review.models import Case, Conflict, Decision
 from review.waterfall import Bar, Rival, rivals, waterfall
 from review.workflow import State
 
@@ -221,6 +221,8 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     awaiting = case.state == State.AWAITING_SIGNOFF
     is_lead = Role.LEAD in roles
     initial = {"version": case.version}
+    conflicts = list(Conflict.objects.about(case).select_related("person"))
+    conflicted = {c.person_id for c in conflicts}
     return {
         "case": case,
         "evidence": evidence,
@@ -229,13 +231,20 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "notices": list(case.notices.select_related("appeal")),
         "pending": pending,
         "can_decide": case.state == State.ASSIGNED and case.assigned_to_id == request.user.pk,
-        "can_sign_off": awaiting and is_lead and pending is not None and pending.reviewer_id != request.user.pk,
+        "can_sign_off": awaiting
+        and is_lead
+        and pending is not None
+        and pending.reviewer_id != request.user.pk
+        and request.user.pk not in conflicted,
         "own_decision_awaits": awaiting and pending is not None and pending.reviewer_id == request.user.pk,
         "can_assign": bool(roles & _SEE_ALL) and case.state in (State.OPEN, State.ASSIGNED),
         "can_see_member": Role.OPERATOR in roles,
         "can_build_pack": bool(roles & _SEE_ALL) and case.state == State.CLOSED and not packs.pack_problem(case),
         "packs_built": list(case.packs.select_related("built_by")) if roles & _SEE_ALL else [],
-        "reviewers": _assignable_users() if roles & _SEE_ALL else [],
+        "reviewers": [p for p in _assignable_users() if p.pk not in conflicted] if roles & _SEE_ALL else [],
+        "conflicts": conflicts if roles & _SEE_ALL else [],
+        "can_declare_conflict": case.state != State.CLOSED and request.user.pk not in conflicted,
+        "conflict_form": forms.get("conflict_form") or ConflictForm(initial=initial),
         "can_resolve_links": case.state != State.CLOSED
         and case.member_id is None
         and (case.assigned_to_id == request.user.pk or is_lead),
@@ -311,6 +320,37 @@ def decide(request: HttpRequest, case_id: int) -> HttpResponse:
             messages.success(request, "Decision recorded. It is adverse, so it now waits for a lead's sign-off.")
         else:
             messages.success(request, "Decision recorded. The case is closed.")
+    return _back_to_case(case)
+
+
+@login_required
+@require_POST
+def declare_conflict(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Someone who works the case steps aside from the person it is about (for good); the assignee hands it back."""
+    case = _get_case_for_user(request, case_id)
+    form = ConflictForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, conflict_form=form)
+    was_assignee = case.assigned_to_id == request.user.pk
+    try:
+        services.declare_conflict(
+            case, request.user, form.cleaned_data["reason"], expected_version=form.cleaned_data["version"]
+        )
+    except services.ReviewError as exc:
+        messages.error(request, f"Your conflict of interest was not recorded: {exc}.")
+        return _back_to_case(case)
+    if was_assignee and case.state == State.OPEN:
+        messages.success(
+            request,
+            f"Conflict of interest recorded. Case {case.pk} is back in the queue for someone else; "
+            "you will not be given this person's cases, sign-offs or appeals.",
+        )
+        if Role.LEAD not in request_roles(request) and Role.OPERATOR not in request_roles(request):
+            return redirect("review-queue")  # a reviewer may no longer open it
+    else:
+        messages.success(
+            request, "Conflict of interest recorded: you will not be given this person's cases, sign-offs or appeals."
+        )
     return _back_to_case(case)
 
 

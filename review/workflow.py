@@ -93,6 +93,20 @@ def decide(state: State, outcome: Outcome, reason: str, *, decider_is_assignee: 
     return State.AWAITING_SIGNOFF if is_adverse(outcome) else State.CLOSED
 
 
+def step_aside(state: State, *, is_assignee: bool) -> State:
+    """The state after someone declares a conflict of interest with the person the case is about.
+
+    The assignee of an assigned case hands it back (open, for someone else); anyone else who may
+    work the case (a lead) only records it, and the case stays as it is. A decision awaiting
+    sign-off is its decider's: a lead sends it back first.
+    """
+    if state is State.CLOSED:
+        raise TransitionError("the case is closed; a conflict matters for the person's next case and appeals")
+    if is_assignee and state is State.AWAITING_SIGNOFF:
+        raise TransitionError("your decision awaits sign-off: ask a lead to send it back, then step aside")
+    return State.OPEN if is_assignee and state is State.ASSIGNED else state
+
+
 def sign_off(state: State, *, signer_is_decider: bool) -> State:
     """A second reviewer confirms an adverse decision."""
     if state is not State.AWAITING_SIGNOFF:
@@ -159,8 +173,17 @@ def receive_appeal(deadline: datetime | None, now: datetime, grounds: str, *, al
     return AppealState.RECEIVED
 
 
-def independence_problem(lead_id: int, *, decider_id: int, signer_id: int | None, sent_back_ids: Iterable[int]) -> str:
+def independence_problem(
+    lead_id: int,
+    *,
+    decider_id: int,
+    signer_id: int | None,
+    sent_back_ids: Iterable[int],
+    conflicted_ids: Iterable[int] = (),
+) -> str:
     """Why ``lead_id`` may not decide an appeal against this decision, or "" when they are independent."""
+    if lead_id in set(conflicted_ids):
+        return "they declared a conflict of interest with the member"
     if lead_id == decider_id:
         return "they made the decision under appeal"
     if signer_id is not None and lead_id == signer_id:

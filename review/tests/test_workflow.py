@@ -14,6 +14,7 @@ from review.workflow import (
     outcomes_for,
     send_back,
     sign_off,
+    step_aside,
 )
 
 REASON = "The post calls other members idiots, which clause 4.2(a) forbids."
@@ -91,3 +92,13 @@ def test_no_adverse_outcome_while_nobody_is_confirmed_to_own_the_account(outcome
     )
     assert outcome not in outcomes_for(about_member=False)
     assert outcome in outcomes_for(about_member=True)
+
+
+def test_stepping_aside() -> None:
+    assert step_aside(State.ASSIGNED, is_assignee=True) is State.OPEN  # back to the queue
+    assert step_aside(State.ASSIGNED, is_assignee=False) is State.ASSIGNED  # a lead only records it
+    assert step_aside(State.AWAITING_SIGNOFF, is_assignee=False) is State.AWAITING_SIGNOFF
+    with pytest.raises(TransitionError, match="awaits sign-off"):
+        step_aside(State.AWAITING_SIGNOFF, is_assignee=True)
+    with pytest.raises(TransitionError, match="closed"):
+        step_aside(State.CLOSED, is_assignee=False)
