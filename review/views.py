@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case as SqlCase
-from django.db.models import Count, IntegerField, QuerySet, Value, When
+from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -76,6 +76,30 @@ class _QueueRow:
     case: Case
     rule_codes: list[str]
     overdue: bool
+    reviewers: list[Any]  # whom it may be assigned to: not those who stepped aside from its person
+
+
+def _conflicted(cases: list[Case]) -> dict[int, frozenset[int]]:
+    """Case id -> who declared a conflict with its person (``Conflict.objects.about``, for a page at once)."""
+    members = {c.member_id for c in cases if c.member_id is not None}
+    accounts = {c.account_id for c in cases if c.account_id is not None}
+    owner = dict(
+        Link.objects.filter(member_id__in=members, status=Link.Status.CONFIRMED).values_list("account_id", "member_id")
+    )
+    by_member: dict[int, set[int]] = {}
+    by_account: dict[int, set[int]] = {}
+    rows = Conflict.objects.filter(Q(member_id__in=members) | Q(account_id__in=accounts | set(owner)))
+    for person, member, account in rows.values_list("person_id", "member_id", "account_id"):
+        if member is not None:
+            by_member.setdefault(member, set()).add(person)
+        if account is not None:
+            by_account.setdefault(account, set()).add(person)
+            if account in owner:
+                by_member.setdefault(owner[account], set()).add(person)
+    return {
+        c.pk: frozenset(by_member.get(c.member_id, set()) if c.member_id else by_account.get(c.account_id or 0, set()))
+        for c in cases
+    }
 
 
 def _rule_codes(case_ids: list[int]) -> dict[int, list[str]]:
@@ -91,10 +115,16 @@ def _rule_codes(case_ids: list[int]) -> dict[int, list[str]]:
     return codes
 
 
-def _queue_rows(cases: list[Case]) -> list[_QueueRow]:
+def _queue_rows(cases: list[Case], reviewers: list[Any]) -> list[_QueueRow]:
     codes = _rule_codes([c.pk for c in cases])
+    conflicted = _conflicted(cases) if reviewers else {}
     now = timezone.now()
-    return [_QueueRow(case, codes.get(case.pk, []), case.state != State.CLOSED and case.due_at < now) for case in cases]
+    rows = []
+    for case in cases:
+        barred = conflicted.get(case.pk, frozenset())
+        overdue = case.state != State.CLOSED and case.due_at < now
+        rows.append(_QueueRow(case, codes.get(case.pk, []), overdue, [r for r in reviewers if r.pk not in barred]))
+    return rows
 
 
 def _ordered_for_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -125,15 +155,15 @@ def show_queue(request: HttpRequest) -> HttpResponse:
         cases = visible if chosen == "all" else visible.filter(state=chosen)
     page = Paginator(_ordered_for_queue(cases), PAGE_SIZE).get_page(request.GET.get("page"))
     can_assign = bool(request_roles(request) & _SEE_ALL)
+    reviewers = _assignable_users() if can_assign else []
     context = {
         "page": page,
-        "rows": _queue_rows(list(page.object_list)),
+        "rows": _queue_rows(list(page.object_list), reviewers),
         "counts": _state_counts(visible),
         "chosen": chosen,
         "chosen_label": chosen.replace("_", " "),
         "filters": [(_ACTIVE, "active"), *[(s.value, s.value.replace("_", " ")) for s in _STATE_ORDER], ("all", "all")],
         "can_assign": can_assign,
-        "reviewers": _assignable_users() if can_assign else [],
         "assignable_states": {State.OPEN.value, State.ASSIGNED.value},
     }
     return render(request, "review/queue.html", context)

@@ -172,3 +172,23 @@ def test_oversight_sees_how_many_stepped_aside(alices_case: Case, cast: dict[str
     table = figures.get("review.conflicts").compute()
     assert isinstance(table, figures.Table)
     assert [row[1:] for row in table.rows] == [(2, 2)]
+
+
+@pytest.mark.django_db
+def test_the_queue_offers_each_case_only_to_those_free_to_take_it(
+    client: Client, hits: World, alices_case: Case, cast: dict[str, Any]
+) -> None:
+    import re
+
+    declare_conflict(alices_case, cast["rita"], WHY, expected_version=alices_case.version)
+    bobs = case_of(hits.accounts["bobby"])
+
+    page = login(client, "olivia").get(reverse("review-queue")).text
+
+    def offered(case: Case) -> set[str]:
+        select = re.search(rf'<select id="assign-{case.pk}".*?</select>', page, re.S)
+        assert select is not None
+        return set(re.findall(r'<option value="\d+"[^>]*>(\w+)</option>', select.group(0)))
+
+    assert "rita" not in offered(alices_case) and "ravi" in offered(alices_case)
+    assert {"rita", "ravi"} <= offered(bobs)
