@@ -31,8 +31,8 @@ from oversight.services import create_user
 from oversight.twofactor import issue_device
 from register.services import import_register
 from review import notices
-from review.models import Case, Notice
-from review.services import assign_case, record_decision, sign_off, triage
+from review.models import Case, Conflict, Notice
+from review.services import assign_case, declare_conflict, record_decision, sign_off, triage
 from review.workflow import ADVERSE, Outcome, State
 
 RULESET_NAME = "Code of conduct"
@@ -146,6 +146,27 @@ def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
     ]
 
 
+DEMO_CONFLICT = "The member is my sister-in-law; someone else should judge her posts."
+
+
+def _conflict(users: dict[str, Any]) -> list[str]:
+    """Show a conflict of interest once: the lead steps aside from a member whose case the reviewer has."""
+    if Conflict.objects.exists():
+        return [f"conflicts of interest: {Conflict.objects.count()} declared (on the case pages)"]
+    case = (
+        Case.objects.filter(assigned_to=users["reviewer"], state=State.ASSIGNED.value, member__isnull=False)
+        .order_by("severity", "due_at", "pk")
+        .first()
+    )
+    if case is None:
+        return []
+    declare_conflict(case, users["lead"], DEMO_CONFLICT, expected_version=case.version)
+    return [
+        f"conflict of interest: 'lead' stepped aside from the member of case #{case.pk}: 'panel' signs off "
+        "decisions about them"
+    ]
+
+
 def _pack_hint() -> list[str]:
     """Where to build an evidence pack: the first closed case whose signed-off adverse outcome stands."""
     adverse = [o.value for o in ADVERSE]
@@ -215,5 +236,6 @@ def run_demo(
     open_cases = Case.objects.exclude(state=State.CLOSED.value).count()
     report.lines.append(f"queue: {open_cases} open cases; {assigned} newly assigned to 'reviewer'")
     report.lines.extend(_notice_and_appeal(users))
+    report.lines.extend(_conflict(users))
     report.lines.extend(_pack_hint())
     return report

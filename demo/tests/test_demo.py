@@ -16,7 +16,7 @@ from evidence.models import Account, Post, Quarantine
 from linkage.models import Link
 from oversight.services import verify_chain
 from register.models import Member
-from review.models import Appeal, Case, Notice
+from review.models import Appeal, Case, Conflict, Notice
 
 
 def _counts() -> dict[str, int]:
@@ -65,6 +65,9 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert Appeal.objects.get().notice == notice
     assert "the member's page: http://" in first and "log in as 'panel'" in first
     assert f"`assay evidence-pack {notice.case_id} --out case-{notice.case_id}.zip`" in first
+    conflict = Conflict.objects.get()
+    assert conflict.person.username == "lead" and conflict.case is not None and conflict.case.member is not None
+    assert f"'lead' stepped aside from the member of case #{conflict.case.pk}" in first
 
     call_command("demo", "--no-serve", "--scale", "0.05")
     second = capsys.readouterr().out
