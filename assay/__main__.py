@@ -35,6 +35,7 @@ COMMANDS: dict[str, _Sub] = {
     "link": _Sub("linkage", "link"),
     "linkage": _Sub("linkage", "linkage"),
     "triage": _Sub("review", "triage"),
+    "assign": _Sub("review", "assign"),
     "serve": _Sub("review", "serve"),
     "notices": _Sub("review", "notices"),
     "evidence-pack": _Sub("review", "evidence_pack"),

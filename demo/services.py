@@ -32,7 +32,7 @@ from oversight.twofactor import issue_device
 from register.services import import_register
 from review import notices
 from review.models import Case, Conflict, Notice
-from review.services import assign_case, declare_conflict, record_decision, sign_off, triage
+from review.services import assign_next, declare_conflict, record_decision, sign_off, triage
 from review.workflow import ADVERSE, Outcome, State
 
 RULESET_NAME = "Code of conduct"
@@ -109,14 +109,8 @@ def _purpose(users: dict[str, Any]) -> Purpose:
 def _assign_to_reviewer(users: dict[str, Any]) -> int:
     """Give the demo reviewer a queue to work: the most urgent unassigned cases, up to a fixed number."""
     reviewer = users["reviewer"]
-    have = Case.objects.filter(assigned_to=reviewer).count()
-    wanted = max(0, CASES_FOR_REVIEWER - have)
-    cases = Case.objects.filter(state=State.OPEN.value, assigned_to__isnull=True).order_by("severity", "due_at", "pk")[
-        :wanted
-    ]
-    for case in cases:
-        assign_case(case, reviewer, actor=users["operator"], expected_version=case.version)
-    return len(cases)
+    wanted = max(0, CASES_FOR_REVIEWER - Case.objects.filter(assigned_to=reviewer).count())
+    return len(assign_next(reviewer, wanted, actor=users["operator"]).cases) if wanted else 0
 
 
 def _notice_and_appeal(users: dict[str, Any]) -> list[str]:

@@ -28,6 +28,11 @@ class AssignForm(_VersionedForm):
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
+class AssignNextForm(forms.Form):
+    reviewer = forms.IntegerField(min_value=1)
+    count = forms.IntegerField(min_value=1, max_value=200, initial=10)
+
+
 class DecisionForm(_VersionedForm):
     outcome = forms.ChoiceField(
         choices=[("", "Choose an outcome")] + [(o.value, OUTCOME_LABELS[o]) for o in Outcome],

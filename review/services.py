@@ -253,8 +253,8 @@ def _pending_decision(case: Case) -> Decision:
 
 
 def assign_case(case: Case, reviewer: Any, *, actor: Any, expected_version: int) -> Case:
-    """Give the case to a reviewer (or a lead). Operators and leads assign."""
-    if not has_role(actor, Role.OPERATOR, Role.LEAD):
+    """Give the case to a reviewer (or a lead). Operators and leads assign (and `assay assign`, on the server)."""
+    if actor != notices.CLI_ACTOR and not has_role(actor, Role.OPERATOR, Role.LEAD):
         raise ReviewError("only operators and leads assign cases")
     if not has_role(reviewer, Role.REVIEWER, Role.LEAD):
         raise ReviewError(f"{reviewer.username} is not a reviewer")
@@ -293,6 +293,40 @@ def record_decision(
         )
         record("case.decided", actor=reviewer, obj=case, decision=decision.pk, outcome=outcome.value, state=state.value)
     return decision
+
+
+MAX_ASSIGN_AT_ONCE = 200
+
+
+@dataclass(frozen=True)
+class Dealt:
+    """What :func:`assign_next` did: the cases given, and how many it passed over for a conflict."""
+
+    cases: list[Case]
+    passed_over: int
+
+
+def assign_next(reviewer: Any, count: int, *, actor: Any) -> Dealt:
+    """Give ``reviewer`` the ``count`` most urgent unassigned open cases (severity, then due date).
+
+    Cases about someone they declared a conflict with are passed over (and left for others); each
+    assignment is the same step, audited, as assigning one case by hand.
+    """
+    if not 1 <= count <= MAX_ASSIGN_AT_ONCE:
+        raise ReviewError(f"give between 1 and {MAX_ASSIGN_AT_ONCE} cases at once (asked for {count})")
+    given: list[Case] = []
+    passed_over = 0
+    open_cases = Case.objects.filter(state=State.OPEN.value, assigned_to__isnull=True).order_by(
+        "severity", "due_at", "pk"
+    )
+    for case in open_cases.iterator(chunk_size=100):
+        if len(given) == count:
+            break
+        if has_conflict(case, reviewer):
+            passed_over += 1
+            continue
+        given.append(assign_case(case, reviewer, actor=actor, expected_version=case.version))
+    return Dealt(given, passed_over)
 
 
 def _require_lead(signer: Any, case: Case) -> None:

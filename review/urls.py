@@ -6,6 +6,7 @@ from review import notice_views, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.show_queue, name="review-queue"),
+    path("assign-next/", views.assign_next, name="review-assign-next"),
     path("case/<int:case_id>/", views.show_case, name="review-case"),
     path("case/<int:case_id>/assign/", views.assign, name="review-assign"),
     path("case/<int:case_id>/decide/", views.decide, name="review-decide"),

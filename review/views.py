@@ -27,7 +27,7 @@ from linkage.models import Link
 from oversight.roles import Role, request_roles
 from register.models import Member
 from review import packs, services
-from review.forms import AssignForm, ConflictForm, DecisionForm, LinkForm, SignOffForm
+from review.forms import AssignForm, AssignNextForm, ConflictForm, DecisionForm, LinkForm, SignOffForm
 from review.models import Case, Conflict, Decision
 from review.waterfall import Bar, Rival, rivals, waterfall
 from review.workflow import State
@@ -165,8 +165,39 @@ def show_queue(request: HttpRequest) -> HttpResponse:
         "filters": [(_ACTIVE, "active"), *[(s.value, s.value.replace("_", " ")) for s in _STATE_ORDER], ("all", "all")],
         "can_assign": can_assign,
         "assignable_states": {State.OPEN.value, State.ASSIGNED.value},
+        "reviewers": reviewers,
     }
     return render(request, "review/queue.html", context)
+
+
+@login_required
+@require_POST
+def assign_next(request: HttpRequest) -> HttpResponse:
+    """Operators and leads give a reviewer the next most urgent unassigned cases in one step."""
+    if not request_roles(request) & _SEE_ALL:
+        raise PermissionDenied("only operators and leads assign cases")
+    form = AssignNextForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a reviewer and how many cases (1 to 200) to give them.")
+        return redirect("review-queue")
+    reviewer = get_user_model().objects.filter(pk=form.cleaned_data["reviewer"], is_active=True).first()
+    try:
+        if reviewer is None:
+            raise services.ReviewError("that reviewer does not exist")
+        dealt = services.assign_next(reviewer, form.cleaned_data["count"], actor=request.user)
+    except services.ReviewError as exc:
+        messages.error(request, f"No cases were assigned: {exc}.")
+        return redirect("review-queue")
+    skipped = (
+        f" {dealt.passed_over} passed over: {reviewer.username} declared a conflict with their person."
+        if dealt.passed_over
+        else ""
+    )
+    if dealt.cases:
+        messages.success(request, f"{len(dealt.cases)} case(s) assigned to {reviewer.username}.{skipped}")
+    else:
+        messages.info(request, f"No unassigned open cases to give {reviewer.username}.{skipped}")
+    return redirect("review-queue")
 
 
 # ---------------------------------------------------------------------------------------------
