@@ -13,8 +13,9 @@ from review.services import MAX_ASSIGN_AT_ONCE, ReviewError, assign_next
 
 class Command(BaseCommand):
     help = (
-        "Give a reviewer (or lead) the most urgent unassigned open cases: highest severity first, then the "
-        "earliest due. Cases about someone they declared a conflict of interest with are passed over. Each "
+        "Give a reviewer the most urgent unassigned open cases, passing over any they have a conflict with.\n\n"
+        "Highest severity first, then the earliest due. Cases about someone the reviewer (or lead) declared a "
+        "conflict of interest with are left for others. Each "
         f"assignment is audited as if made by hand. At most {MAX_ASSIGN_AT_ONCE} at once."
     )
 
