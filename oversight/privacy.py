@@ -113,7 +113,9 @@ class RetentionRule:
 
 
 AccountsOf = Callable[[int, bool], list[int]]  # (member id, only_theirs) -> account ids
-AddressesOf = Callable[[int], list[str]]  # member id -> email addresses they have or we wrote to
+# (member id, only_theirs) -> email addresses they have or we wrote to; only_theirs leaves out an address
+# another member has too (a family's shared address): erasing one must not remove mail about the other.
+AddressesOf = Callable[[int, bool], list[str]]
 
 
 @dataclass
@@ -187,7 +189,11 @@ def file_categories() -> list[FileCategory]:
 def scope_of(member_id: int, *, only_theirs: bool = False, addresses: bool = True) -> Scope:
     """Whom a request is about; ``addresses=False`` skips looking up their email addresses (holds need none)."""
     accounts = sorted({a for resolve in registry.accounts_of for a in resolve(member_id, only_theirs)})
-    found = {a.strip().lower() for resolve in registry.addresses_of for a in resolve(member_id)} if addresses else set()
+    found = (
+        {a.strip().lower() for resolve in registry.addresses_of for a in resolve(member_id, only_theirs)}
+        if addresses
+        else set()
+    )
     return Scope(member_id, tuple(accounts), tuple(sorted(found - {""})))
 
 

@@ -81,9 +81,16 @@ def _anonymise(members: QuerySet[Member]) -> int:
     return n
 
 
-def _addresses(member_id: int) -> list[str]:
-    """The member's email address now (outbox copies of mail to it are theirs)."""
-    return [e for e in Member.objects.filter(pk=member_id).values_list("email", flat=True) if e]
+def shares_address(address: str, member_id: int) -> bool:
+    """Whether another member (not erased) has ``address`` too."""
+    others = Member.objects.filter(email__iexact=address.strip(), erased_at__isnull=True).exclude(pk=member_id)
+    return others.exists()
+
+
+def _addresses(member_id: int, only_theirs: bool) -> list[str]:
+    """The member's email address now (outbox copies of mail to it are theirs, unless another member shares it)."""
+    found = [e for e in Member.objects.filter(pk=member_id).values_list("email", flat=True) if e]
+    return [e for e in found if not (only_theirs and shares_address(e, member_id))]
 
 
 register_addresses_of(_addresses)

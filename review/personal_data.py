@@ -44,6 +44,7 @@ from oversight.privacy import (
     staff_as_roles,
     without_held,
 )
+from register.personal_data import shares_address
 from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice
 from review.workflow import ADVERSE, APPEAL_OUTCOME_LABELS, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
@@ -236,10 +237,18 @@ def _export_packs(packs: QuerySet[EvidencePack]) -> list[dict[str, Any]]:
     ]
 
 
-def _addresses(member_id: int) -> list[str]:
-    """Where notices (and so appeal results) about the member were emailed, if it has changed since."""
+def _addresses(member_id: int, only_theirs: bool) -> list[str]:
+    """Where notices (and so appeal results) about the member were emailed, if it has changed since.
+
+    ``only_theirs``: not an address another member has, or that notices about another member went to.
+    """
     notices = Notice.objects.filter(decision__case__member_id=member_id).exclude(email="")
-    return list(notices.values_list("email", flat=True))
+    found = set(notices.values_list("email", flat=True))
+    if not only_theirs:
+        return sorted(found)
+    about_others = Notice.objects.exclude(decision__case__member_id=member_id).filter(email__in=found)
+    shared = {e.lower() for e in about_others.values_list("email", flat=True)}
+    return sorted(e for e in found if e.lower() not in shared and not shares_address(e, member_id))
 
 
 register_member_hold(member_holds)

@@ -184,3 +184,21 @@ def test_the_member_page_counts_the_outbox_mail(sent: Notice, client: Client) ->
     assert response.status_code == 200
     assert "Copies of emails sent to the member" in response.text
     assert "ASSAY_RETENTION_OUTBOX_DAYS" in response.text
+
+
+@pytest.mark.django_db
+def test_erasure_leaves_mail_to_an_address_another_member_shares(
+    sent: Notice, outbox: Path, hits: Any, settings: Any
+) -> None:
+    settings.RETENTION_OUTBOX_DAYS = 365
+    bob = hits.members["bob"]
+    bob.email = "ALICE@example.org"  # a household's one address: the mail may be about bob
+    bob.save()
+
+    with _later(30):
+        dry = _run("erase", "M-0001", "--reason", ERASURE)
+        assert "oversight.outbox: 0" in dry
+        _run("erase", "M-0001", "--reason", ERASURE, "--apply")
+
+    [kept] = _files(outbox)
+    assert "To: alice@example.org" in kept.read_text()  # retention removes it in its time
