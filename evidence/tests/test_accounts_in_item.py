@@ -27,11 +27,17 @@ def body(platform: str, name: str) -> Any:
     return fixture(platform, name)["response"]["body"]
 
 
-def others(connector: str, record: Record, url: str = "") -> frozenset[Named] | None:
+def named(connector: str, raw: Any, url: str = "") -> set[Named] | None:
+    """:func:`accounts_in_item` as a set (None: cannot tell)."""
+    names = accounts_in_item(connector, raw, url)
+    return None if names is None else set(names)
+
+
+def others(connector: str, record: Record, url: str = "") -> set[Named] | None:
     """The accounts the record's raw item names that are not the record's own account."""
     names = accounts_in_item(connector, record.raw, url)
     own = [record.account] if isinstance(record.account, AccountRecord) else []
-    return None if names is None else strangers(names, own)
+    return None if names is None else set(strangers(names, own))
 
 
 def by_id(records: tuple[Record, ...]) -> dict[str, Record]:
@@ -44,15 +50,15 @@ def test_x_posts_name_their_mentions_replied_to_and_referenced_authors() -> None
     max_post, erika_reply = records["2006812345678901234"], records["2006812999999999999"]
     assert others("x_search", max_post) == {Named("x", ERIKA_X, "erika_muster")}  # a mention
     assert {n.platform_id for n in others("x_search", erika_reply) or ()} == {MAX_X}  # replied to, mentioned
-    own = {"id": "5", "text": "mine", "author_id": "42", "author": {"id": "42", "username": "jsmith"}}
-    assert accounts_in_item("x_stream", {**own, "matching_rules": [{"id": "1", "tag": "a"}]}) == {
+    own: dict[str, Any] = {"id": "5", "text": "mine", "author_id": "42", "author": {"id": "42", "username": "jsmith"}}
+    assert named("x_stream", {**own, "matching_rules": [{"id": "1", "tag": "a"}]}) == {
         Named("x", "42"),
         Named("x", "42", "jsmith"),
     }
     quote = {**own, "referenced_tweets": [{"type": "quoted", "id": "9"}]}
-    assert Named("x") in (accounts_in_item("x_search", quote) or ())  # the quoted post's author, unnamed
+    assert Named("x") in (named("x_search", quote) or ())  # the quoted post's author, unnamed
     self_reply = {**own, "in_reply_to_user_id": "42", "referenced_tweets": [{"type": "replied_to", "id": "4"}]}
-    assert accounts_in_item("x_search", self_reply) == {Named("x", "42"), Named("x", "42", "jsmith")}
+    assert named("x_search", self_reply) == {Named("x", "42"), Named("x", "42", "jsmith")}
 
 
 def test_bluesky_post_views_and_jetstream_frames_name_quoted_mentioned_and_replied_to() -> None:
@@ -69,7 +75,7 @@ def test_bluesky_post_views_and_jetstream_frames_name_quoted_mentioned_and_repli
     max_post = streamed[f"at://{MAX_DID}/app.bsky.feed.post/3lfexamplepost1"]
     assert ERIKA_DID in {n.platform_id for n in others("bluesky_jetstream", max_post) or ()}  # a mention facet
     plain = {"did": MAX_DID, "kind": "commit", "commit": {"record": {"text": "mine"}, "rkey": "3k"}}
-    assert accounts_in_item("bluesky_jetstream", plain) == {Named("bluesky", MAX_DID)}
+    assert named("bluesky_jetstream", plain) == {Named("bluesky", MAX_DID)}
 
 
 def test_mastodon_statuses_name_mentions_and_replied_to_accounts() -> None:
@@ -80,8 +86,8 @@ def test_mastodon_statuses_name_mentions_and_replied_to_accounts() -> None:
     erika_reply = derive_statuses(page, "page 1", "https://instance.example").skipped[0]  # noindex: never stored
     assert erika_reply.platform_id.endswith("/115800000000000100")
     raw = next(s for s in page if s["uri"] == erika_reply.platform_id)
-    named = accounts_in_item("mastodon_hashtag", raw, TIMELINE) or frozenset()
-    assert Named("mastodon", handle="max@social.example") in named  # mentioned, and replied to
+    names = named("mastodon_hashtag", raw, TIMELINE) or set()
+    assert Named("mastodon", handle="max@social.example") in names  # mentioned, and replied to
 
 
 def _status(**extra: Any) -> dict[str, Any]:
@@ -98,15 +104,15 @@ def _status(**extra: Any) -> dict[str, Any]:
 def test_a_mastodon_status_alone_reblogging_or_replying_to_itself() -> None:
     alice = Named("mastodon", "https://s.example/users/a", "a@s.example")
     # no page URL (a purged or missing exchange): a local handle takes the host of the account's own URL
-    assert accounts_in_item("mastodon_search", _status()) == {alice}
-    assert accounts_in_item("mastodon_search", _status(in_reply_to_account_id="9")) == {alice}
-    reblog = {"id": "5", "uri": "https://e.example/users/m/statuses/5", "content": "<p>Fest</p>"}
+    assert named("mastodon_search", _status()) == {alice}
+    assert named("mastodon_search", _status(in_reply_to_account_id="9")) == {alice}
+    reblog: dict[str, Any] = {"id": "5", "uri": "https://e.example/users/m/statuses/5", "content": "<p>Fest</p>"}
     reblog["account"] = {"id": "11", "username": "m", "acct": "m@e.example", "uri": "https://e.example/users/m"}
-    assert accounts_in_item("mastodon_search", _status(reblog=reblog)) == {
+    assert named("mastodon_search", _status(reblog=reblog)) == {
         alice,
         Named("mastodon", "https://e.example/users/m", "m@e.example"),
     }
-    unnamed = accounts_in_item("mastodon_search", _status(in_reply_to_account_id="77"))
+    unnamed = named("mastodon_search", _status(in_reply_to_account_id="77"))
     assert unnamed == {alice, Named("mastodon")}  # replied to someone the item does not show
 
 
@@ -115,42 +121,47 @@ def test_facebook_posts_and_comments() -> None:
     assert posts and all(others("facebook_page", r) is not None for r in posts)
     authorless = derive_comments(body("facebook", "post_comments_via_ppca"), "page 2", "1_2").records
     assert [others("facebook_page", r) for r in authorless] == [{Named("facebook")}] * len(authorless)
-    tagged = {"id": "1_3", "created_time": "2026-01-01T09:00:00+0000", "message": "hi", "from": {"id": "104"}}
+    tagged: dict[str, Any] = {
+        "id": "1_3",
+        "created_time": "2026-01-01T09:00:00+0000",
+        "message": "hi",
+        "from": {"id": "104"},
+    }
     tagged["message_tags"] = [{"id": "700", "type": "user", "offset": 0, "length": 2}]
-    assert accounts_in_item("facebook_page", tagged) == {Named("facebook", "104"), Named("facebook", "700")}
+    assert named("facebook_page", tagged) == {Named("facebook", "104"), Named("facebook", "700")}
 
 
 def test_file_items() -> None:
-    own = {"platform": "x", "id": "1", "text": "a", "author": {"id": "42", "handle": "@jsmith"}}
-    assert accounts_in_item("ndjson", own) == {Named("x", "42", "jsmith")}
-    assert accounts_in_item("ndjson", {**own, "kind": "quote", "parent_id": "9"}) == {
+    own: dict[str, Any] = {"platform": "x", "id": "1", "text": "a", "author": {"id": "42", "handle": "@jsmith"}}
+    assert named("ndjson", own) == {Named("x", "42", "jsmith")}
+    assert named("ndjson", {**own, "kind": "quote", "parent_id": "9"}) == {
         Named("x", "42", "jsmith"),
         Named("x"),  # the quoted post's author, whom the format does not name
     }
-    assert accounts_in_item("ndjson", {**own, "quoted": {"author": "erika"}}) is None  # not the format's field
+    assert named("ndjson", {**own, "quoted": {"author": "erika"}}) is None  # not the format's field
 
     tweet = {"id": "5", "text": "t", "author_id": "42", "author": {"id": "42", "username": "jsmith"}}
-    assert accounts_in_item("twarc_ndjson", tweet) == {Named("x", "42"), Named("x", "42", "jsmith")}
+    assert named("twarc_ndjson", tweet) == {Named("x", "42"), Named("x", "42", "jsmith")}
     user = {"__typename": "User", "rest_id": "42", "core": {"screen_name": "jsmith"}}
-    legacy = {"full_text": "x", "user_id_str": "42"}
-    web = {"rest_id": "1", "core": {"user_results": {"result": user}}, "legacy": legacy}
+    legacy: dict[str, Any] = {"full_text": "x", "user_id_str": "42"}
+    web: dict[str, Any] = {"rest_id": "1", "core": {"user_results": {"result": user}}, "legacy": legacy}
     jsmith = [AccountRecord("x", "42", "jsmith")]
-    assert strangers(accounts_in_item("zeeschuimer_ndjson", web) or {Named("x")}, jsmith) == frozenset()
+    assert strangers(named("zeeschuimer_ndjson", web) or {Named("x")}, jsmith) == set()
     quoting = {**web, "legacy": {**web["legacy"], "quoted_status_id_str": "8"}}
-    assert Named("x") in (accounts_in_item("zeeschuimer_ndjson", quoting) or ())
+    assert Named("x") in (named("zeeschuimer_ndjson", quoting) or ())
     view = body("bluesky", "search_posts_page1")["posts"][0]
-    assert MAX_DID in {n.platform_id for n in accounts_in_item("zeeschuimer_ndjson", view) or ()}
+    assert MAX_DID in {n.platform_id for n in named("zeeschuimer_ndjson", view) or ()}
 
 
 def test_an_unknown_connector_or_shape_cannot_be_told() -> None:
     tweet = {"id": "5", "text": "t", "author_id": "42"}
-    assert accounts_in_item("carrier_pigeon", tweet) is None
-    assert accounts_in_item("csv", {"id": "1", "text": "hi", "mentions": "@erika"}) is None  # columns unexplained
-    assert accounts_in_item("x_search", {"id": "1", "text": "no author"}) is None
-    assert accounts_in_item("mastodon_hashtag", json.dumps(_status())) is None  # a string, not an object
-    assert accounts_in_item("bluesky_search", {"text": "no uri"}) is None
-    assert accounts_in_item("facebook_page", ["not", "an", "item"]) is None
-    assert accounts_in_item("zeeschuimer_ndjson", {"video": "tiktok"}) is None
+    assert named("carrier_pigeon", tweet) is None
+    assert named("csv", {"id": "1", "text": "hi", "mentions": "@erika"}) is None  # columns unexplained
+    assert named("x_search", {"id": "1", "text": "no author"}) is None
+    assert named("mastodon_hashtag", json.dumps(_status())) is None  # a string, not an object
+    assert named("bluesky_search", {"text": "no uri"}) is None
+    assert named("facebook_page", ["not", "an", "item"]) is None
+    assert named("zeeschuimer_ndjson", {"video": "tiktok"}) is None
 
 
 @pytest.mark.parametrize("name", sorted({*registry.SPECS, *registry.RECHECK_SPECS} - {"csv"}))

@@ -140,7 +140,12 @@ def test_a_post_naming_others_is_exported_with_its_own_fields_and_none_of_theirs
 
     alice = decided.accounts["alice_x"]
     mention = {"start": 0, "end": 13, "username": "erika_muster", "id": "1500000000000000002"}
-    raw = {"id": "7", "text": "RT @erika_muster", "author_id": alice.platform_id, "entities": {"mentions": [mention]}}
+    raw: dict[str, Any] = {
+        "id": "7",
+        "text": "RT @erika_muster",
+        "author_id": alice.platform_id,
+        "entities": {"mentions": [mention]},
+    }
     raw["referenced_tweets"] = [{"type": "retweeted", "id": "2006812345678901234"}]
     post = decided.posts[0]
     Post.objects.filter(pk=post.pk).update(run=_x_run(decided), raw=raw, sha256=canonical_sha256(raw))
