@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from evidence.connectors.named import accounts_named, strangers
 from evidence.models import Account, AccountObservation, CollectionRun, Exchange, Post, Quarantine, Source
 from oversight.privacy import Category, RetentionRule, Scope, register_category, register_retention
 
@@ -186,6 +187,27 @@ def _export_requests(rows: QuerySet[Exchange]) -> list[dict[str, Any]]:
     return list(rows.order_by("retrieved_at", "pk").values(*fields))
 
 
+RAW_WITHHELD = "it names other accounts too, or cannot be read for the accounts it names (UK GDPR Art. 15(4))"
+
+
+def _export_quarantined(scope: Scope, rows: QuerySet[Quarantine]) -> list[dict[str, Any]]:
+    """The quarantined records, each raw text only when every account it names is the member's.
+
+    A record that names anyone else (a whole page of an API answer, a mention, a quoted post), or
+    that its connector's reader cannot read (most quarantined records are malformed), is exported
+    without its raw text, saying why: a copy must not adversely affect the rights of others.
+    """
+    own = list(Account.objects.filter(pk__in=scope.account_ids))
+    out = []
+    for row in rows.select_related("run").order_by("pk"):
+        connector = row.run.connector if row.run is not None else ""
+        names = accounts_named(connector, row.raw.encode(), "")
+        mine = names is not None and not strangers(names, own)
+        item = {"origin": row.origin, "position": row.position, "reason": row.reason, "created_at": row.created_at}
+        out.append({**item, "raw": row.raw} if mine else {**item, "raw": "", "raw_withheld": RAW_WITHHELD})
+    return out
+
+
 def _delete_quarantined(rows: QuerySet[Quarantine]) -> int:
     return sum(Quarantine.objects.filter(pk__in=ids).delete()[0] for ids in _id_chunks(rows))
 
@@ -252,7 +274,7 @@ register_category(
         label="collected or imported records naming those accounts that we could not read (kept with the reason)",
         retention="deleted after ASSAY_RETENTION_QUARANTINE_DAYS, or on erasure",
         rows=_quarantined_of,
-        export=lambda rows: list(rows.order_by("pk").values("origin", "position", "reason", "raw", "created_at")),
+        export_scope=_export_quarantined,
         erase=_delete_quarantined,
         erase_order=45,
     )

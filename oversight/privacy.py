@@ -69,9 +69,15 @@ class Category:
     # Erasure that needs to know whom it is about, not only which rows (e.g. to redact their handles out
     # of collection requests): called with the scope instead of ``erase(rows(scope))``.
     erase_scope: Callable[[Scope], int] | None = None
+    # An export that needs to know whom it is about (e.g. to leave out records that also name others,
+    # UK GDPR Art. 15(4)): called with the scope and the rows instead of ``export(rows)``.
+    export_scope: Callable[[Scope, QuerySet[Any]], list[dict[str, Any]]] | None = None
 
     def erase_for(self, scope: Scope) -> int:
         return self.erase_scope(scope) if self.erase_scope is not None else self.erase(self.rows(scope))
+
+    def export_for(self, scope: Scope, rows: QuerySet[Any]) -> list[dict[str, Any]]:
+        return self.export_scope(scope, rows) if self.export_scope is not None else self.export(rows)
 
     @property
     def model_label(self) -> str:

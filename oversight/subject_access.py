@@ -122,7 +122,7 @@ def write_export(member_id: int, number: str, out: IO[bytes] | Path, *, actor: A
     with transaction.atomic():
         for category in categories():
             rows = category.rows(scope)
-            exported.append((category, category.export(rows)))
+            exported.append((category, category.export_for(scope, rows)))
             refs.setdefault(category.model_label, []).extend(str(pk) for pk in rows.values_list("pk", flat=True))
         audit = _audit_events(refs)
         files = {f"{c.key}.json": _json(rows) for c, rows in exported}

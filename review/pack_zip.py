@@ -3,7 +3,7 @@
 Given the pack's files (index.html, audit.json, raw posts and exchanges), this adds ``verify.py``
 (the stdlib-only checker, :mod:`review.pack_verify`, copied verbatim) and ``manifest.json`` (every
 file's sha256, the hash each raw post and exchange had when it was collected, and the collected
-pages withheld from the pack with their hash and why), and writes them
+pages and raw posts withheld from the pack with their hash and why), and writes them
 in a fixed order with a fixed timestamp, so the same case gives byte-identical packs.
 """
 
@@ -35,7 +35,7 @@ class Raw:
 
 @dataclass(frozen=True)
 class Withheld:
-    """A collected page left out of the pack (it holds other people's data): its sha256 and why."""
+    """A collected page or raw post left out of the pack (it holds other people's data): its sha256 and why."""
 
     id: int
     sha256: str
@@ -64,6 +64,7 @@ def manifest(
     posts: Sequence[Raw],
     exchanges: Sequence[Raw],
     withheld: Sequence[Withheld] = (),
+    withheld_posts: Sequence[Withheld] = (),
 ) -> bytes:
     """manifest.json: what verify.py checks the pack against, and the collected pages left out."""
     return _json(
@@ -74,6 +75,7 @@ def manifest(
             "posts": [{"id": r.id, "file": r.file, "sha256": r.sha256} for r in posts],
             "exchanges": [{"id": r.id, "file": r.file, "sha256": r.sha256} for r in exchanges],
             "withheld_exchanges": [{"id": w.id, "sha256": w.sha256, "reason": w.reason} for w in withheld],
+            "withheld_posts": [{"id": w.id, "sha256": w.sha256, "reason": w.reason} for w in withheld_posts],
             "audit": "audit.json",
         }
     )
@@ -92,6 +94,7 @@ def assemble(
     posts: Sequence[Raw] = (),
     exchanges: Sequence[Raw] = (),
     withheld: Sequence[Withheld] = (),
+    withheld_posts: Sequence[Withheld] = (),
     when: datetime | None = None,
 ) -> Pack:
     """The zip of ``files`` (in the order given) plus verify.py and manifest.json, every entry dated ``when``."""
@@ -101,7 +104,7 @@ def assemble(
         if raw.file not in files:
             raise ValueError(f"{raw.file} is listed as raw evidence but is not among the pack's files")
     everything = {**files, "verify.py": VERIFY_SOURCE.read_bytes()}
-    listing = manifest(case_id, everything, posts, exchanges, withheld)
+    listing = manifest(case_id, everything, posts, exchanges, withheld, withheld_posts)
     everything["manifest.json"] = listing
     buffer = io.BytesIO()
     stamp = _timestamp(when)

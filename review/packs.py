@@ -3,9 +3,10 @@
 A pack is a zip a panel member (not an assay user) reads offline and checks with the script in it:
 ``index.html`` (the case, the member, the rules and their clauses, each post with its collection
 provenance and how the account was linked, the decisions, sign-off, notice and appeal),
-``posts/<id>.json`` (each raw post as stored), ``exchanges/<id>`` (the HTTP body a post was derived
-from), ``audit.json`` (the audit events about the case, its posts, links, notices and appeals),
-``manifest.json`` and ``verify.py`` (see :mod:`review.pack_zip`, :mod:`review.pack_verify`).
+``posts/<id>.json`` (each raw post as stored, when it names no one else), ``exchanges/<id>`` (the
+HTTP body a post was derived from), ``audit.json`` (the audit events about the case, its posts,
+links, notices and appeals), ``manifest.json`` and ``verify.py`` (see :mod:`review.pack_zip`,
+:mod:`review.pack_verify`).
 
 Need-to-know: a pack holds only the case's member's data. A probabilistic link says how many other
 members were considered, never who. A collected page is included only when every account it names
@@ -13,7 +14,11 @@ is one of the case's accounts (:mod:`evidence.connectors.named`: mentions, repli
 reposted posts, their authors); a page that also carried other accounts' posts, names other
 accounts, or comes from a connector whose pages cannot be checked is withheld: listed with its
 sha256 and the reason in ``index.html`` and ``manifest.json``, so the organisation can show it on
-request.
+request. A post's raw item is held to the same rule (:func:`evidence.connectors.named.accounts_in_item`:
+a reblog or quoted post with its author and text, mentions, the account replied to): when it names
+anyone else, or its shape cannot be read, ``posts/<id>.json`` is left out and listed the same way
+(``withheld_posts``); the post's own text, URL, time and sha256 stay in ``index.html``, since the
+post's own words are the evidence.
 
 Deterministic: the same case gives a byte-identical pack, so views of the case and earlier builds
 are left out of ``audit.json`` (both are in the organisation's audit log). Each build is recorded
@@ -35,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from criteria.models import Hit, Rule
 from evidence.connectors.base import canonical_json
-from evidence.connectors.named import accounts_named, strangers
+from evidence.connectors.named import accounts_in_item, accounts_named, strangers
 from evidence.highlight import highlight
 from evidence.models import Account, Exchange, Post
 from linkage.models import Link
@@ -141,8 +146,24 @@ class _ExchangeItem:
 class _PostItem:
     post: Post
     hits: list[Hit] = field(default_factory=list)
-    file: str = ""
+    file: str = ""  # "" when withheld or purged
     exchange: _ExchangeItem | None = None
+    withheld: str = ""  # why the raw item is left out (NAMES_OTHERS or UNCHECKED); "" when included or purged
+
+    @property
+    def why(self) -> str:
+        """The reason the raw item is withheld, in full, for index.html."""
+        if self.withheld == NAMES_OTHERS:
+            return (
+                "the raw record names other accounts (mentioned, replied to, quoted or reposted), "
+                "whose data is not this member's"
+            )
+        if self.withheld == UNCHECKED:
+            return (
+                f"the raw record's format (connector {self.post.run.connector}) cannot be checked for the "
+                "accounts it names, so it may hold other people's data"
+            )
+        return ""
 
     @property
     def marked_text(self) -> SafeString:
@@ -159,16 +180,27 @@ class _LinkItem:
 
 
 def _posts(case: Case) -> list[_PostItem]:
-    hits = case.hits.select_related("post__account", "post__run__source", "rule__ruleset").order_by(
+    hits = case.hits.select_related("post__account", "post__run__source", "post__exchange", "rule__ruleset").order_by(
         "post__created_at", "post_id", "rule__severity", "rule__code"
     )
     items: dict[int, _PostItem] = {}
     for hit in hits:
         items.setdefault(hit.post_id, _PostItem(hit.post)).hits.append(hit)
+    own = list(Account.objects.filter(pk__in={i.post.account_id for i in items.values()}).order_by("pk"))
     for item in items.values():
         if item.post.purged_at is None:
-            item.file = f"posts/{item.post.pk}.json"
+            item.withheld = _raw_withheld(item.post, own)
+            item.file = "" if item.withheld else f"posts/{item.post.pk}.json"
     return list(items.values())
+
+
+def _raw_withheld(post: Post, own: list[Account]) -> str:
+    """Why ``post``'s raw item may not go in a pack about ``own`` accounts ("" when it may)."""
+    url = post.exchange.url if post.exchange is not None else ""
+    names = accounts_in_item(post.run.connector, post.raw, url)
+    if names is None:
+        return UNCHECKED
+    return NAMES_OTHERS if strangers(names, own) else ""
 
 
 def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
@@ -308,11 +340,13 @@ def render_pack(case: Case) -> pack_zip.Pack:
         exchanges=list(exchanges.values()),
     )
     files: dict[str, bytes] = {"index.html": index, "audit.json": _audit_json(events)}
-    posts = []
+    posts, withheld_posts = [], []
     for item in sorted(items, key=lambda i: i.post.pk):
         if item.file:
             files[item.file] = canonical_json(item.post.raw)
             posts.append(pack_zip.Raw(item.post.pk, item.file, item.post.sha256))
+        elif item.withheld:
+            withheld_posts.append(pack_zip.Withheld(item.post.pk, item.post.sha256, item.withheld))
     raws, withheld = [], []
     for ex in sorted(exchanges.values(), key=lambda e: e.exchange.pk):
         if ex.file:
@@ -320,7 +354,15 @@ def render_pack(case: Case) -> pack_zip.Pack:
             raws.append(pack_zip.Raw(ex.exchange.pk, ex.file, ex.exchange.sha256))
         elif ex.withheld:
             withheld.append(pack_zip.Withheld(ex.exchange.pk, ex.exchange.sha256, ex.withheld))
-    return pack_zip.assemble(case.pk, files, posts=posts, exchanges=raws, withheld=withheld, when=case.closed_at)
+    return pack_zip.assemble(
+        case.pk,
+        files,
+        posts=posts,
+        exchanges=raws,
+        withheld=withheld,
+        withheld_posts=withheld_posts,
+        when=case.closed_at,
+    )
 
 
 def build_pack(case: Case, *, actor: Any) -> Built:

@@ -37,6 +37,7 @@ from evidence.connectors.base import (
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical_sha256,
     json_documents,
     nodes,
@@ -412,3 +413,16 @@ def names_in(document: Any) -> set[Named]:
             elif _DID.fullmatch(node):
                 names.add(Named("bluesky", node))
     return names
+
+
+def accounts_in_post(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one stored Bluesky post names: a post view (search, getPosts, Zeeschuimer) or a
+    Jetstream commit frame (v1, or v2's ``message``), as :func:`names_in` reads them (its author,
+    mentioned DIDs, the parent and root of a reply, a quoted record and its author's view). Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for anything else."""
+    is_view = isinstance(raw, dict) and text_of(raw.get("uri")) and isinstance(raw.get("author"), dict)
+    payload = raw.get("payload") if isinstance(raw, dict) and raw.get("$type") == "message" else raw
+    is_frame = isinstance(payload, dict) and text_of(payload.get("did"))  # Jetstream v1, or v2's payload
+    if not (is_view or is_frame):
+        raise UnreadableBody("neither a Bluesky post view nor a Jetstream commit frame")
+    return frozenset(names_in(raw))

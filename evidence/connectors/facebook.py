@@ -29,6 +29,7 @@ from evidence.connectors.base import (
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical_sha256,
     json_documents,
     objects,
@@ -241,8 +242,22 @@ def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
     it counts as an account that is not the member's. Raises
     :class:`~evidence.connectors.base.UnreadableBody` for a body that is not JSON.
     """
+    return _names_in([o for document in json_documents(body) for o in objects(document)])
+
+
+def accounts_in_item(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one stored Graph API post or comment names, read as :func:`accounts_named`
+    reads a page (its author, addressees, people and pages tagged; a comment whose author is
+    withheld names someone who counts as not the member). Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for anything that is not a post or comment."""
+    if not isinstance(raw, dict) or not ({"id", "message"} & raw.keys()) or "created_time" not in raw:
+        raise UnreadableBody("not a Facebook post or comment (no 'created_time' with 'id' or 'message')")
+    return _names_in(objects(raw))
+
+
+def _names_in(items: list[dict[str, Any]]) -> frozenset[Named]:
     names: set[Named] = set()
-    for item in (o for document in json_documents(body) for o in objects(document)):
+    for item in items:
         for key in _WHO:
             names.update(Named("facebook", text_of(who.get("id"))) for who in _listed(item.get(key)))
         for key in _TAGS:

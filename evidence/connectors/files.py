@@ -39,10 +39,12 @@ from evidence.connectors.base import (
     scrub,
     text_of,
 )
+from evidence.connectors.bluesky import accounts_in_post as bluesky_accounts_in_post
 from evidence.connectors.bluesky import names_in as bluesky_names_in
 from evidence.connectors.bluesky import post_record as bluesky_post_record
 from evidence.connectors.page import Cursor, Derived, Page, Query, RichPost, raw_text
 from evidence.connectors.text import as_dict, parse_time, require_str, sub
+from evidence.connectors.x import accounts_in_post as x_accounts_in_post
 from evidence.connectors.x import accounts_named as x_accounts_named
 from evidence.connectors.x import derive_response, tweet_record
 
@@ -175,6 +177,30 @@ def zeeschuimer_accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
         else:
             raise UnreadableBody(f"item {number}: source_platform {platform!r} is not one assay reads")
     return frozenset(names)
+
+
+def twarc_accounts_in_post(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one post imported from a twarc file names: the X connector's stored post
+    (:func:`evidence.connectors.x.accounts_in_post`)."""
+    return x_accounts_in_post(raw, url)
+
+
+def zeeschuimer_accounts_in_post(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one post imported from a Zeeschuimer/4CAT file names: an X web tweet (as
+    :func:`zeeschuimer_accounts_named` reads one, and the author of a quoted or replied-to post the
+    tweet gives only by id, unnamed) or a Bluesky post view
+    (:func:`evidence.connectors.bluesky.accounts_in_post`). Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for anything else."""
+    tweet = (sub(raw, "tweet") or raw) if isinstance(raw, dict) else {}
+    if isinstance(tweet.get("legacy"), dict):
+        names = _x_web_names(raw)
+        legacy = sub(tweet, "legacy")
+        if text_of(legacy.get("quoted_status_id_str")) and not sub(tweet, "quoted_status_result"):
+            names.add(Named("x"))  # a quoted post whose author the item does not carry
+        if text_of(legacy.get("in_reply_to_status_id_str")) and not text_of(legacy.get("in_reply_to_user_id_str")):
+            names.add(Named("x"))  # a post replied to, whose author the item does not carry
+        return frozenset(names)
+    return bluesky_accounts_in_post(raw, url)
 
 
 def _x_web_names(data: Any) -> set[Named]:

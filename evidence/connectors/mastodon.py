@@ -28,6 +28,7 @@ from evidence.connectors.base import (
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical_sha256,
     json_documents,
     objects,
@@ -258,15 +259,33 @@ def accounts_named(body: bytes, url: str) -> frozenset[Named]:
     is qualified with the instance's host, as the connector stores handles. Raises
     :class:`~evidence.connectors.base.UnreadableBody` for a body that is not JSON.
     """
+    return _names_in([o for document in json_documents(body) for o in objects(document)], url)
+
+
+def accounts_in_status(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one stored Mastodon status names (the Status entity the connector keeps), read
+    as :func:`accounts_named` reads a page: its account, a ``reblog`` and its account, ``mentions[]``,
+    a quoted status, ``in_reply_to_account_id`` (the status's own account when it replies to itself;
+    anyone else it cannot name counts as not the member). ``url`` is the page it came from, whose
+    host qualifies local handles; without one, an account's own profile URL gives its host. Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for anything that is not a status.
+    """
+    if not isinstance(raw, dict) or not text_of(raw.get("uri")) or not isinstance(raw.get("account"), dict):
+        raise UnreadableBody("not a Mastodon status (no 'uri' and 'account')")
+    return _names_in(objects(raw), url)
+
+
+def _names_in(items: list[dict[str, Any]], url: str) -> frozenset[Named]:
     parts = urlsplit(url)
     host = parts.hostname or ""
     names: set[Named] = set()
     local: dict[str, Named] = {}  # instance-local account id -> the account
     replied_to: list[str] = []
-    for item in (o for document in json_documents(body) for o in objects(document)):
+    for item in items:
         acct = text_of(item.get("acct"))
         if acct:  # an account, or a mention (which carries no uri)
-            handle = acct if "@" in acct else f"{acct}@{host}"
+            home = host or urlsplit(text_of(item.get("url"))).hostname or ""
+            handle = acct if "@" in acct else f"{acct}@{home}"
             uri = text_of(item.get("uri")) if "username" in item else ""
             named = Named("mastodon", uri, handle)
             names.add(named)
@@ -274,7 +293,8 @@ def accounts_named(body: bytes, url: str) -> frozenset[Named]:
                 local[text_of(item.get("id"))] = named
         if text_of(item.get("in_reply_to_account_id")):
             replied_to.append(text_of(item["in_reply_to_account_id"]))
-    instance = f"{parts.scheme}://{parts.netloc}"
+    instance = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
     for account_id in replied_to:
-        names.add(local.get(account_id) or Named("mastodon", f"{instance}/api/v1/accounts/{account_id}"))
+        unknown = Named("mastodon", f"{instance}/api/v1/accounts/{account_id}") if instance else Named("mastodon")
+        names.add(local.get(account_id) or unknown)
     return frozenset(names)

@@ -11,13 +11,20 @@ cannot read, gives ``None``: nobody can tell whose data the body holds, so it mu
 holding other people's. CSV is not listed: which columns name accounts is in the import's column
 mapping, not in the file.
 
+:func:`accounts_in_item` does the same for one stored post's raw item (``Post.raw``: what each
+connector keeps as ``Record.raw``), with the readers beside each format's page reader
+(``accounts_in_post`` and the like): a post's raw item carries other people's data too (a reblog,
+a quoted post with its author and text, mentions, the account replied to). An item whose shape
+its reader does not know, or a connector without an item reader (CSV, whose columns only the
+import's mapping explains), gives ``None``.
+
 :func:`strangers` compares the names with known accounts (by platform id, else by handle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from evidence.connectors import bluesky, facebook, files, mastodon, ndjson, x
 from evidence.connectors.base import Named, UnreadableBody
@@ -47,6 +54,46 @@ NAMERS: dict[str, Namer] = {
     "zeeschuimer_ndjson": files.zeeschuimer_accounts_named,
     ndjson.NAME: ndjson.accounts_named,
 }
+
+
+ItemNamer = Callable[[Any, str], frozenset[Named]]
+
+ITEM_NAMERS: dict[str, ItemNamer] = {
+    # a v2 post object with its author inlined (the filtered stream adds matching_rules)
+    "x_search": x.accounts_in_post,
+    "x_stream": x.accounts_in_post,
+    "x_timeline": x.accounts_in_post,
+    "x_lookup": x.accounts_in_post,
+    "x_compliance": x.accounts_in_post,
+    # a post view; a Jetstream commit frame
+    "bluesky_search": bluesky.accounts_in_post,
+    "bluesky_recheck": bluesky.accounts_in_post,
+    "bluesky_jetstream": bluesky.accounts_in_post,
+    # a Status entity
+    "mastodon_hashtag": mastodon.accounts_in_status,
+    "mastodon_search": mastodon.accounts_in_status,
+    "mastodon_recheck": mastodon.accounts_in_status,
+    # a Graph API post or comment
+    "facebook_page": facebook.accounts_in_item,
+    "facebook_recheck": facebook.accounts_in_item,
+    # file formats
+    "twarc_ndjson": files.twarc_accounts_in_post,
+    "zeeschuimer_ndjson": files.zeeschuimer_accounts_in_post,
+    ndjson.NAME: ndjson.accounts_in_item,
+}
+
+
+def accounts_in_item(connector: str, raw: Any, url: str = "") -> frozenset[Named] | None:
+    """The accounts one raw post item collected by ``connector`` names (``url``: the page it came
+    from, if any); ``None`` when that cannot be told (no item reader for the connector, or an item
+    its reader does not know)."""
+    namer = ITEM_NAMERS.get(connector)
+    if namer is None:
+        return None
+    try:
+        return namer(raw, url)
+    except UnreadableBody:
+        return None
 
 
 def accounts_named(connector: str, body: bytes, url: str = "") -> frozenset[Named] | None:

@@ -28,6 +28,7 @@ from evidence.connectors.base import (
     Rejected,
     UnreadableBody,
     canonical,
+    canonical_json,
     json_documents,
     needs_scrub,
     scrub,
@@ -162,4 +163,26 @@ def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
         author = author if isinstance(author, dict) else {}
         handle = text_of(author.get("handle")).lstrip("@")
         names.add(Named(text_of(item.get("platform")), text_of(author.get("id")), handle))
+    return frozenset(names)
+
+
+_FIELDS = frozenset({"platform", "id", "text", "kind", "parent_id", "lang", "url", "created_at", "author"})
+_AUTHOR_FIELDS = frozenset({"id", "handle", "name", "bio", "location", "url"})
+
+
+def accounts_in_item(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one stored post of assay's normalised NDJSON names: its ``author`` (none: someone
+    unnamed), and, for a post with a ``parent_id`` (a reply, repost, quote or comment), the parent's
+    author, whom the format does not name (someone who counts as not the member). Raises
+    :class:`~evidence.connectors.base.UnreadableBody` for an object with fields the format does not
+    define (the whole object is stored, so they could hold anyone's data) or that is no object."""
+    if not isinstance(raw, dict):
+        raise UnreadableBody("not a JSON object")
+    author = raw.get("author")
+    extra = set(raw) - _FIELDS | (set(author) - _AUTHOR_FIELDS if isinstance(author, dict) else set())
+    if extra:
+        raise UnreadableBody(f"fields the format does not define: {', '.join(sorted(extra))}")
+    names = set(accounts_named(canonical_json(raw)))
+    if text_of(raw.get("parent_id")):
+        names.add(Named(text_of(raw.get("platform"))))
     return frozenset(names)

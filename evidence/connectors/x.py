@@ -21,7 +21,9 @@ from evidence.connectors.base import (
     Record,
     RecordError,
     Rejected,
+    UnreadableBody,
     canonical,
+    canonical_json,
     json_documents,
     objects,
     scrub,
@@ -283,4 +285,28 @@ def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
             asked = text_of(item.get("resource_id")) or text_of(item.get("value"))
             by_name = "username" in text_of(item.get("parameter"))
             names.add(Named("x", handle=asked) if by_name else Named("x", asked))
+    return frozenset(names)
+
+
+def accounts_in_post(raw: Any, url: str = "") -> frozenset[Named]:
+    """Every account one stored X post names: a v2 post object with its ``author`` inlined (what
+    :func:`tweet_record` keeps, live or from a twarc file; the filtered stream adds ``matching_rules``).
+
+    As :func:`accounts_named` (its author, ``entities.mentions``, ``in_reply_to_user_id``), and the
+    author of each post it references: a quoted or retweeted post (or one it replies to without an
+    ``in_reply_to_user_id``) whose author the item does not carry names someone it cannot name, who
+    counts as not the member. Raises :class:`~evidence.connectors.base.UnreadableBody` for anything
+    that is not a post object.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not text_of(raw.get("author_id")):
+        raise UnreadableBody("not an X post object (no 'text' and 'author_id')")
+    names = set(accounts_named(canonical_json(raw)))
+    replied_to = bool(text_of(raw.get("in_reply_to_user_id")))
+    references = raw.get("referenced_tweets")
+    for reference in references if isinstance(references, list) else []:
+        if not isinstance(reference, dict):
+            continue
+        authored = text_of(reference.get("author_id")) or isinstance(reference.get("author"), dict)
+        if not authored and not (reference.get("type") == "replied_to" and replied_to):
+            names.add(Named("x"))  # someone's post, by an author the item does not say
     return frozenset(names)

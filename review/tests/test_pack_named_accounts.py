@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from evidence.connectors.base import canonical_sha256
 from evidence.models import Account, Exchange, Post
 from review.models import Case
 from review.packs import build_pack
@@ -190,6 +191,9 @@ def _on_page(world: World, alice: Alice, body: Any, *, connector: str = "") -> E
     Account.objects.filter(pk=world.accounts["alice_x"].pk).update(
         platform=alice.platform, platform_id=alice.platform_id, handle=alice.handle
     )
+    for post in Post.objects.filter(account=world.accounts["alice_x"]):  # her imported posts say so too
+        raw = {**post.raw, "platform": alice.platform, "author": {"id": alice.platform_id, "handle": alice.handle}}
+        Post.objects.filter(pk=post.pk).update(platform=alice.platform, raw=raw, sha256=canonical_sha256(raw))
     data = json.dumps(body).encode()
     page = Exchange.objects.create(
         run=world.run,

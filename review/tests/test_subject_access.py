@@ -120,3 +120,70 @@ def test_a_proposed_link_is_exported_with_its_evidence_but_without_the_other_can
     assert "others" not in exported["explanation"]
     assert {p["text"] for p in files["evidence.post.json"]} == {"They are vermin."}
     assert files["summary.md"].index("The register record") < files["summary.md"].index("Decisions, with reasons")
+
+
+def _x_run(world: World) -> Any:
+    from evidence.models import CollectionRun
+
+    run = world.run
+    return CollectionRun.objects.create(
+        source=run.source, connector="x_search", connector_version="1", started_at=run.started_at
+    )
+
+
+@pytest.mark.django_db
+def test_a_post_naming_others_is_exported_with_its_own_fields_and_none_of_theirs(
+    decided: World, tmp_path: Path
+) -> None:
+    from evidence.connectors.base import canonical_sha256
+    from evidence.models import Post
+
+    alice = decided.accounts["alice_x"]
+    mention = {"start": 0, "end": 13, "username": "erika_muster", "id": "1500000000000000002"}
+    raw: dict[str, Any] = {
+        "id": "7",
+        "text": "RT @erika_muster",
+        "author_id": alice.platform_id,
+        "entities": {"mentions": [mention]},
+    }
+    raw["referenced_tweets"] = [{"type": "retweeted", "id": "2006812345678901234"}]
+    post = decided.posts[0]
+    Post.objects.filter(pk=post.pk).update(run=_x_run(decided), raw=raw, sha256=canonical_sha256(raw))
+
+    files = _export(tmp_path)
+
+    [row] = [p for p in files["evidence.post.json"] if p["pk"] == post.pk]
+    assert (row["text"], row["url"], row["sha256"]) == (post.text, post.url, canonical_sha256(raw))
+    assert "raw" not in row  # posts are exported by their own fields, never the raw record
+    assert all("1500000000000000002" not in json.dumps(body) for body in files.values())
+    assert all("2006812345678901234" not in json.dumps(body) for body in files.values())
+
+
+@pytest.mark.django_db
+def test_unreadable_records_keep_their_raw_text_only_when_they_name_no_one_else(decided: World, tmp_path: Path) -> None:
+    from evidence.models import Quarantine
+
+    run = _x_run(decided)
+    alice = decided.accounts["alice_x"]
+    user = {"id": alice.platform_id, "username": alice.handle}
+    own = json.dumps(
+        {"data": [{"id": "1", "text": "x", "author_id": alice.platform_id}], "includes": {"users": [user]}}
+    )
+    mention = {"username": "erika_muster", "id": "1500000000000000002"}
+    shared = {"data": [{"id": "2", "author_id": alice.platform_id, "entities": {"mentions": [mention]}}]}
+    for position, raw in (("item 1", own), ("item 2", json.dumps(shared)), ("item 3", '{"author": "alice_x", "te')):
+        Quarantine.objects.create(
+            run=run, origin="x", position=position, reason="no text", raw=raw, raw_sha256=position
+        )
+
+    files = _export(tmp_path)
+
+    rows = {r["position"]: r for r in files["evidence.quarantined_record.json"]}
+    assert set(rows) == {"item 1", "item 2", "item 3"}
+    assert rows["item 1"]["raw"] == own and "raw_withheld" not in rows["item 1"]
+    for withheld in ("item 2", "item 3"):  # names erika; cannot be read
+        assert rows[withheld]["raw"] == ""
+        assert rows[withheld]["raw_withheld"].startswith("it names other accounts too, or cannot be read")
+        assert rows[withheld]["reason"] == "no text"
+    assert all("erika_muster" not in json.dumps(body) for body in files.values())
+    assert "raw_withheld" in files["summary.md"]

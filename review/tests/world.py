@@ -38,6 +38,9 @@ class World:
     def post(self, account: Account | None, text: str, **extra: Any) -> Post:
         """A collected post by ``account`` (None: the platform withheld the author)."""
         pid = str(next(_ids))
+        raw: dict[str, Any] = {"platform": "x", "id": pid, "text": text}  # as an ndjson import stores it
+        if account is not None:
+            raw["author"] = {"id": account.platform_id, "handle": account.handle}
         post = Post.objects.create(
             platform=Platform.X,
             platform_id=pid,
@@ -47,7 +50,7 @@ class World:
             created_at=POSTED,
             collected_at=POSTED,
             run=self.run,
-            raw={"id": pid, "text": text},
+            raw=raw,
             sha256="0" * 64,
             **extra,
         )

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         "stands (a referral, or a warning or advice the panel asks about). The zip holds index.html (readable "
         "offline), each raw post and collected page, the case's audit events, manifest.json and verify.py "
         "(run `python3 verify.py` in the unzipped folder to check it). A collected page that names or carries "
-        "any account other than the case's is withheld (listed with its sha256 and why). Each build is audited "
+        "any account other than the case's is withheld (listed with its sha256 and why), and so is a post's raw "
+        "record that names anyone else (a reblog, quote, mention or reply): the post's own text stays. Each "
+        "build is audited "
         "with its sha256."
     )
 
