@@ -195,14 +195,17 @@ def json_documents(body: bytes) -> list[Any]:
     return documents
 
 
-def nodes(value: Any) -> list[Any]:
-    """Every value nested in ``value`` (itself included): objects, arrays, strings and the rest."""
+def nodes(value: Any, skip: frozenset[str] = frozenset()) -> list[Any]:
+    """Every value nested in ``value`` (itself included): objects, arrays, strings and the rest.
+
+    ``skip``: keys whose values are not walked into (e.g. what a platform says about the viewer).
+    """
     found, stack = [], [value]
     while stack:
         node = stack.pop()
         found.append(node)
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend(v for k, v in node.items() if k not in skip)
         elif isinstance(node, list):
             stack.extend(node)
     return found

@@ -382,6 +382,9 @@ def _no_unauthenticated(author: dict[str, Any]) -> bool:
     )
 
 
+_NOT_ABOUT_OTHERS = frozenset({"viewer", "labels"})
+
+
 def accounts_named(body: bytes, url: str = "") -> frozenset[Named]:
     """Every account a Bluesky body names: a searchPosts or getPosts response, or a Jetstream batch
     (NDJSON frames). See :func:`names_in`. Raises :class:`~evidence.connectors.base.UnreadableBody`
@@ -395,11 +398,14 @@ def names_in(document: Any) -> set[Named]:
     Any object with a ``did`` (a post view's author, the author of a quoted post's view, a
     ``reply.parent``/``reply.root`` view, a repost's ``by``, a mention facet, a Jetstream frame's
     committer or identity); every at-URI's authority (a reply's parent and root, a quoted record, a
-    like's subject: a DID, or a handle); every value that is a DID (a label's source, a follow's
-    subject).
+    like's subject: a DID, or a handle); every value that is a DID (a follow's subject).
+
+    Not walked: ``viewer`` (the collecting account's own likes, reposts, follows and mutes: the
+    organisation, not a third party) and ``labels`` (moderation labels: the labelled subject is
+    named already, and the source is a labelling service).
     """
     names: set[Named] = set()
-    for node in nodes(document):
+    for node in nodes(document, skip=_NOT_ABOUT_OTHERS):
         if isinstance(node, dict):
             did = text_of(node.get("did"))
             if did:

@@ -109,6 +109,23 @@ def test_bluesky_a_post_alone_names_its_author_only() -> None:
     )
 
 
+def test_bluesky_labels_and_what_the_viewer_did_name_nobody_else() -> None:
+    # A labelling service's label and the collecting account's own like and follow are not third parties.
+    view = {
+        "uri": "at://did:plc:alice/app.bsky.feed.post/3k",
+        "author": {
+            "did": "did:plc:alice",
+            "labels": [{"src": "did:plc:labeller", "uri": "did:plc:alice", "val": "rude", "cts": "2026"}],
+            "viewer": {"following": "at://did:plc:collector/app.bsky.graph.follow/1"},
+        },
+        "record": {"text": "mine", "createdAt": "2026-01-01T00:00:00Z"},
+        "labels": [{"src": "did:plc:labeller", "uri": "at://did:plc:alice/app.bsky.feed.post/3k", "val": "x"}],
+        "viewer": {"like": "at://did:plc:collector/app.bsky.feed.like/2"},
+    }
+    names = accounts_named("bluesky_search", encoded({"posts": [view]}))
+    assert names is not None and {n.platform_id for n in names} == {"did:plc:alice"}
+
+
 def test_bluesky_reply_refs_and_handle_authorities_name_their_accounts() -> None:
     record = {
         "text": "no",
