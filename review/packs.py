@@ -186,12 +186,25 @@ def _posts(case: Case) -> list[_PostItem]:
     items: dict[int, _PostItem] = {}
     for hit in hits:
         items.setdefault(hit.post_id, _PostItem(hit.post)).hits.append(hit)
-    own = list(Account.objects.filter(pk__in={i.post.account_id for i in items.values()}).order_by("pk"))
+    own = _members_accounts(case, {i.post.account_id for i in items.values() if i.post.account_id is not None})
     for item in items.values():
         if item.post.purged_at is None:
             item.withheld = _raw_withheld(item.post, own)
             item.file = "" if item.withheld else f"posts/{item.post.pk}.json"
     return list(items.values())
+
+
+def _members_accounts(case: Case, authors: set[int]) -> list[Account]:
+    """The accounts that count as the member's in a pack: its posts' authors and every account a link
+    ties to the member for certain (declared, or confirmed by a person): a page naming the member's
+    other account names nobody else."""
+    if case.member_id is None:
+        return list(Account.objects.filter(pk__in=authors).order_by("pk"))
+    linked = Link.objects.filter(member_id=case.member_id, status=Link.Status.CONFIRMED).values_list(
+        "account_id", flat=True
+    )
+    ids = authors | set(linked)
+    return list(Account.objects.filter(pk__in=ids).order_by("pk"))
 
 
 def _raw_withheld(post: Post, own: list[Account]) -> str:
@@ -203,7 +216,7 @@ def _raw_withheld(post: Post, own: list[Account]) -> str:
     return NAMES_OTHERS if strangers(names, own) else ""
 
 
-def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
+def _exchanges(case: Case, items: list[_PostItem]) -> dict[int, _ExchangeItem]:
     """The pages the posts came from; one is included only when every account it names is the case's.
 
     Withheld: a page that also carried other accounts' posts, one that names any other account
@@ -211,15 +224,14 @@ def _exchanges(items: list[_PostItem]) -> dict[int, _ExchangeItem]:
     for the accounts it names.
     """
     ids = {i.post.exchange_id for i in items if i.post.exchange_id is not None}
-    accounts = {i.post.account_id for i in items if i.post.account_id is not None}
+    own = _members_accounts(case, {i.post.account_id for i in items if i.post.account_id is not None})
     others = dict(
         Post.objects.filter(exchange_id__in=ids)
-        .exclude(account_id__in=accounts)
+        .exclude(account_id__in=[a.pk for a in own])
         .values_list("exchange_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    own = list(Account.objects.filter(pk__in=accounts).order_by("pk"))
     found = {}
     for exchange in Exchange.objects.filter(pk__in=ids).order_by("pk"):
         shared = others.get(exchange.pk, 0)
@@ -319,7 +331,7 @@ def _index(case: Case, **context: Any) -> bytes:
 def render_pack(case: Case) -> pack_zip.Pack:
     """The pack's zip for ``case`` (no checks, no record: see :func:`build_pack`)."""
     items = _posts(case)
-    exchanges = _exchanges(items)
+    exchanges = _exchanges(case, items)
     links = _links(case, items)
     notices = list(case.notices.select_related("appeal", "sent_by").order_by("drafted_at", "pk"))
     decisions = list(

@@ -21,6 +21,7 @@ import pytest
 
 from evidence.connectors.base import canonical_sha256
 from evidence.models import Account, Exchange, Post
+from linkage.models import Link
 from review.models import Case
 from review.packs import build_pack
 from review.tests.world import POSTED, World
@@ -292,3 +293,30 @@ def test_a_page_shared_with_other_accounts_posts_is_listed_as_such(
 
     reason = "carries posts by other accounts"
     assert {"id": shared.pk, "sha256": shared.sha256, "reason": reason} in manifest["withheld_exchanges"]
+
+
+@pytest.mark.django_db
+def test_a_page_naming_the_members_other_account_goes_in(
+    referred: Case, collected: World, cast: dict[str, Any], tmp_path: Path
+) -> None:
+    # alice also runs @alice_campaign, declared to us: a post of hers mentioning it names only her.
+    campaign = Account.objects.create(
+        platform="x", platform_id="1500000000000000777", handle="alice_campaign", first_seen=POSTED, last_seen=POSTED
+    )
+    Link.objects.create(
+        account=campaign, member=collected.members["alice"], method=Link.Method.DECLARED, probability=1.0,
+        status=Link.Status.CONFIRMED, run=collected.links["alice"].run,
+    )  # fmt: skip
+    mention = {"start": 0, "end": 15, "username": "alice_campaign", "id": campaign.platform_id}
+    body = _x(entities={"mentions": [mention]})
+    body["includes"]["users"].append({"id": campaign.platform_id, "username": "alice_campaign"})
+    page = _on_page(collected, X, body)
+
+    archive, manifest, _, _ = _pack(referred, cast, tmp_path)
+
+    assert f"exchanges/{page.pk}" in archive.namelist()
+    # A proposal nobody confirmed is not hers yet: the same page is withheld.
+    Link.objects.filter(account=campaign).update(status=Link.Status.PROPOSED, method=Link.Method.PROBABILISTIC)
+    archive, manifest, _, _ = _pack(referred, cast, tmp_path / "again")
+    assert f"exchanges/{page.pk}" not in archive.namelist()
+    assert any(w["id"] == page.pk for w in manifest["withheld_exchanges"])
