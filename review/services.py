@@ -508,11 +508,18 @@ def _put_before_a_reviewer_again(case: Case, decision: Decision, now: datetime) 
     the open case is assigned to them and undecided, it goes back to the queue.
     """
     _one_triage_at_a_time()  # triage may be opening this subject's case right now
-    subject = {"member_id": case.member_id} if case.member_id is not None else {"account_id": case.account_id}
+    # The same subject as the original case: its member, or the account no member was confirmed to own.
+    subject = Q(member_id=case.member_id) if case.member_id is not None else Q(account_id=case.account_id)
     hits = list(case.hits.all())
-    target = Case.objects.select_for_update().filter(**subject).exclude(state=State.CLOSED.value).first()
+    target = Case.objects.select_for_update().filter(subject).exclude(state=State.CLOSED.value).first()
     if target is None:
-        target = Case.objects.create(**subject, severity=case.severity, opened_at=now, due_at=_due(now, case.severity))
+        target = Case.objects.create(
+            member_id=case.member_id,
+            account_id=None if case.member_id is not None else case.account_id,
+            severity=case.severity,
+            opened_at=now,
+            due_at=_due(now, case.severity),
+        )
         target.hits.add(*hits)
         return target, True
     target.hits.add(*hits)
