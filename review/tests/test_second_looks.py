@@ -371,3 +371,30 @@ def test_erasure_after_a_disagreement_waits_for_the_reopened_case(picked: Second
     with pytest.raises(CommandError, match=f"case #{picked.reopened_case_id}"):
         call_command("erase", "M-0001", "--reason", "DSAR-2026-020 by email", "--apply")
     assert SecondLook.objects.filter(pk=picked.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_waiting_list_is_paginated_longest_waiting_first(
+    client: Client, world: World, cast: dict[str, Any]
+) -> None:
+    now = timezone.now()
+    alice = world.members["alice"]
+    for i in range(51):
+        case = Case.objects.create(
+            member=alice, state=State.CLOSED.value, severity=3, opened_at=now, due_at=now, closed_at=now
+        )
+        decision = Decision.objects.create(
+            case=case, reviewer=cast["rita"], outcome="no_breach", reason=NO_BREACH, decided_at=now
+        )
+        SecondLook.objects.create(case=case, decision=decision, selected_at=now + timedelta(minutes=i))
+    first = SecondLook.objects.order_by("selected_at").first()
+    last = SecondLook.objects.order_by("selected_at").last()
+    assert first is not None and last is not None
+
+    login(client, "lena")
+    one = client.get(reverse("review-second-looks")).text
+    two = client.get(reverse("review-second-looks"), {"page": 2}).text
+
+    assert "51 second looks waiting" in one and "Page 1 of 2" in one
+    assert f"#{first.case_id}</a>" in one and f"#{last.case_id}</a>" not in one
+    assert f"#{last.case_id}</a>" in two and "Page 2 of 2" in two
