@@ -30,6 +30,7 @@ def _fast_hashing(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AXES_ENABLED = False
     settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")  # retention and erasure read it: never the real one
+    settings.SECOND_LOOK_SHARE = 0.0  # no random second looks; their tests pick every case (1.0) or none
 
 
 @pytest.fixture(autouse=True)

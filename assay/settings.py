@@ -42,6 +42,16 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r}: expected an integer") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number") from None
+
+
 def _secret_key(data_dir: Path) -> str:
     """ASSAY_SECRET_KEY if set, else a key generated once into the data directory."""
     key = env_str("ASSAY_SECRET_KEY")
@@ -227,6 +237,10 @@ APPEAL_CONTACT = env_str("ASSAY_APPEAL_CONTACT")
 APPEAL_DECISION_DAYS = env_int("ASSAY_APPEAL_DECISION_DAYS", 28)
 # Days a member's notice link works; operators can reissue one (the old link then stops working).
 NOTICE_LINK_DAYS = env_int("ASSAY_NOTICE_LINK_DAYS", 60)
+# Share (0 to 1) of decisions finding no breach that a lead who took no part takes a second look at; 0: none.
+SECOND_LOOK_SHARE = env_float("ASSAY_SECOND_LOOK_SHARE", 0.05)
+if not 0.0 <= SECOND_LOOK_SHARE <= 1.0:
+    raise ValueError(f"ASSAY_SECOND_LOOK_SHARE={SECOND_LOOK_SHARE}: expected a share from 0 to 1 (0.05 is 5%)")
 # The address members reach this server at, for the links in notices.
 PUBLIC_URL = env_str("ASSAY_PUBLIC_URL") or "http://127.0.0.1:8000"
 if not PUBLIC_URL.startswith(("http://", "https://")):

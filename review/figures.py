@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from oversight.figures import Table, Value, figure
 from oversight.services import min_cell, share_of
-from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice
+from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice, SecondLook
 from review.workflow import ADVERSE, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _IN_EFFECT = Q(outcome__in=[o.value for o in Outcome if o not in ADVERSE]) | Q(signed_off_at__isnull=False)
@@ -175,6 +175,40 @@ def conflicts() -> Value:
         .annotate(n=Count("pk"), people=Count("person", distinct=True))
     )
     return Table(("Month", "Declared", "Staff declaring"), tuple((f"{m:%Y-%m}", n, p) for m, n, p in found))
+
+
+@figure(
+    "review.second_looks",
+    section="review",
+    label="Second looks at decisions that found no breach, by month",
+    help="A share of decisions finding no breach (ASSAY_SECOND_LOOK_SHARE) is picked at random for a lead who took "
+    "no part to look at again. Selected counts by the month picked; looked at, agreed and disagreed by the month "
+    "looked at. Many disagreements mean reviewers are judging differently.",
+    order=78,
+    people=True,
+)
+def second_looks() -> Value:
+    selected = dict(
+        SecondLook.objects.annotate(month=TruncMonth("selected_at"))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("pk"))
+    )
+    looked = {
+        month: (n, agreed, disagreed)
+        for month, n, agreed, disagreed in SecondLook.objects.filter(looked_at__isnull=False)
+        .annotate(month=TruncMonth("looked_at"))
+        .order_by()
+        .values_list("month")
+        .annotate(
+            n=Count("pk"), agreed=Count("pk", filter=Q(agrees=True)), disagreed=Count("pk", filter=Q(agrees=False))
+        )
+    }
+    months = sorted(set(selected) | set(looked))
+    return Table(
+        ("Month", "Selected", "Looked at", "Agreed", "Disagreed"),
+        tuple((f"{m:%Y-%m}", selected.get(m, 0), *looked.get(m, (0, 0, 0))) for m in months),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

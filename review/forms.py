@@ -133,3 +133,24 @@ class AppealDecisionForm(_VersionedForm):
         min_length=MIN_REASON_LENGTH,
         help_text=f"At least {MIN_REASON_LENGTH} characters. The member will read this.",
     )
+
+
+class SecondLookForm(forms.Form):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+
+    verdict = forms.ChoiceField(
+        choices=[
+            (AGREE, "Agree: no breach, the case stays closed"),
+            (DISAGREE, "Disagree: put the posts before another reviewer"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=MIN_REASON_LENGTH,
+        help_text=(
+            f"What you checked and why, in at least {MIN_REASON_LENGTH} characters. Leads read it; "
+            "the reviewer who decided is not shown it. The decision stands as recorded."
+        ),
+    )

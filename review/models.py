@@ -387,3 +387,37 @@ class Conflict(models.Model):
 
     def __str__(self) -> str:
         return f"conflict of {self.person_id} with {self.member_id or self.account_id}"
+
+
+class SecondLook(models.Model):
+    """A decision that found no breach, picked at random for a second look by a lead who took no part in it.
+
+    The decision stands as recorded whatever the lead finds. Disagreeing puts the case's hits before
+    a reviewer again: in a new case, or the member's (or account's) open one (``reopened_case``).
+    The reviewer who decided is never told their decision was picked.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="second_looks")
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="second_look")
+    selected_at = models.DateTimeField()
+    looked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    looked_at = models.DateTimeField(null=True, blank=True)
+    agrees = models.BooleanField(null=True, blank=True, help_text="empty until a lead has looked")
+    note = models.TextField(blank=True)
+    reopened_case = models.ForeignKey(
+        Case, on_delete=models.SET_NULL, related_name="+", null=True, blank=True,
+        help_text="where a disagreement put the hits: a new case, or the subject's open one",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["selected_at", "pk"]
+        indexes = [models.Index(fields=["looked_at", "selected_at"])]
+
+    def __str__(self) -> str:
+        return f"second look {self.pk} at {self.case}"
+
+    @property
+    def pending(self) -> bool:
+        return self.looked_at is None

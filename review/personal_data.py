@@ -45,7 +45,7 @@ from oversight.privacy import (
     without_held,
 )
 from register.personal_data import shares_address
-from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice
+from review.models import Appeal, Case, Conflict, Decision, EvidencePack, Notice, SecondLook
 from review.workflow import ADVERSE, APPEAL_OUTCOME_LABELS, OUTCOME_LABELS, AppealOutcome, AppealState, Outcome, State
 
 _CHUNK = 500  # cases per step: their hits and posts stay well under any IN (...) limit
@@ -334,6 +334,38 @@ register_category(
         export=_export_packs,
         erase_order=2,
         of_cases=lambda case_ids: EvidencePack.objects.filter(case_id__in=case_ids),
+    )
+)
+
+
+def _export_second_looks(looks: QuerySet[SecondLook]) -> list[dict[str, Any]]:
+    rows = list(looks.select_related("decision").order_by("selected_at", "pk"))
+    roles = staff_as_roles(u for look in rows for u in (look.decision.reviewer_id, look.looked_by_id))
+    return [
+        {
+            "case": look.case_id,
+            "decision": OUTCOME_LABELS[Outcome(look.decision.outcome)],
+            "decided_by": roles[look.decision.reviewer_id],
+            "selected_at": look.selected_at,
+            "looked_by": roles.get(look.looked_by_id) if look.looked_by_id else None,
+            "looked_at": look.looked_at,
+            "agrees": look.agrees,
+            "note": look.note,
+            "posts_put_in_case": look.reopened_case_id,
+        }
+        for look in rows
+    ]
+
+
+register_category(
+    Category(
+        key="review.second_look",
+        label="second looks a lead took at decisions that found no breach",
+        retention="kept with their case",
+        rows=lambda scope: SecondLook.objects.filter(case__in=_cases_of(scope)),
+        export=_export_second_looks,
+        erase_order=4,
+        of_cases=lambda case_ids: SecondLook.objects.filter(case_id__in=case_ids),
     )
 )
 register_retention(

@@ -23,7 +23,7 @@ from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
 from review import notices, workflow
-from review.models import Case, Conflict, Decision, update_versioned
+from review.models import Case, Conflict, Decision, SecondLook, update_versioned
 from review.workflow import Outcome, State
 
 # Ids per IN (...) list: well under SQLite's 32766 bound variables, small enough for any backend.
@@ -260,6 +260,11 @@ def assign_case(case: Case, reviewer: Any, *, actor: Any, expected_version: int)
         raise ReviewError(f"{reviewer.username} is not a reviewer")
     if has_conflict(case, reviewer):
         raise ReviewError(f"{reviewer.username} declared a conflict of interest with the person this case is about")
+    if disagreed_with(case, reviewer):
+        raise ReviewError(
+            f"a lead's second look disagreed with {reviewer.username}'s decision on these posts: "
+            "someone else must decide them"
+        )
     with transaction.atomic():
         _check_fresh(case, expected_version)
         state = _transition(workflow.assign, State(case.state))
@@ -292,6 +297,8 @@ def record_decision(
             case=case, reviewer=reviewer, outcome=outcome.value, reason=reason.strip(), decided_at=now
         )
         record("case.decided", actor=reviewer, obj=case, decision=decision.pk, outcome=outcome.value, state=state.value)
+        if state is State.CLOSED:
+            _maybe_select_for_second_look(case, decision)
     return decision
 
 
@@ -303,13 +310,14 @@ class Dealt:
     """What :func:`assign_next` did: the cases given, and how many it passed over for a conflict."""
 
     cases: list[Case]
-    passed_over: int
+    passed_over: int  # a conflict of interest, or a second look disagreed with their decision on the posts
 
 
 def assign_next(reviewer: Any, count: int, *, actor: Any) -> Dealt:
     """Give ``reviewer`` the ``count`` most urgent unassigned open cases (severity, then due date).
 
-    Cases about someone they declared a conflict with are passed over (and left for others); each
+    Cases about someone they declared a conflict with (or whose posts a second look found they
+    decided wrongly) are passed over (and left for others); each
     assignment is the same step, audited, as assigning one case by hand.
     """
     if not 1 <= count <= MAX_ASSIGN_AT_ONCE:
@@ -322,7 +330,7 @@ def assign_next(reviewer: Any, count: int, *, actor: Any) -> Dealt:
     for case in open_cases.iterator(chunk_size=100):
         if len(given) == count:
             break
-        if has_conflict(case, reviewer):
+        if has_conflict(case, reviewer) or disagreed_with(case, reviewer):
             passed_over += 1
             continue
         given.append(assign_case(case, reviewer, actor=actor, expected_version=case.version))
@@ -452,3 +460,120 @@ def resolve_link(case: Case, link: Link, person: Any, *, confirm: bool, reason: 
         _save(case, expected_version, state=State.CLOSED.value, closed_at=timezone.now())
         record("case.merged", actor=person, obj=case, into=target.pk, member=link.member_id, link=link.pk)
         return target
+
+
+# ---------------------------------------------------------------------------------------------
+# second looks at decisions that found no breach
+
+
+def _maybe_select_for_second_look(case: Case, decision: Decision) -> SecondLook | None:
+    """Put a share (``ASSAY_SECOND_LOOK_SHARE``) of no-breach decisions to a lead for a second look.
+
+    The audit log records the pick; the reviewer is not told (the queue and case page show it to leads only).
+    """
+    share = float(settings.SECOND_LOOK_SHARE)
+    if not workflow.selected_for_second_look(settings.SECRET_KEY, case.pk, share):
+        return None
+    look = SecondLook.objects.create(case=case, decision=decision, selected_at=timezone.now())
+    record("case.second_look_selected", obj=case, second_look=look.pk, decision=decision.pk, share=share)
+    return look
+
+
+def disagreed_with(case: Case, reviewer: Any) -> bool:
+    """Whether a second look disagreed with ``reviewer``'s decision and put its posts into ``case``."""
+    return SecondLook.objects.filter(reopened_case=case, agrees=False, decision__reviewer_id=reviewer.pk).exists()
+
+
+def second_look_problem(look: SecondLook, lead: Any) -> str:
+    """Why ``lead`` may not take this second look, or "" when they may."""
+    if not has_role(lead, Role.LEAD):
+        return "only a lead takes a second look at a decision"
+    return workflow.second_look_problem(
+        lead.pk,
+        decider_id=look.decision.reviewer_id,
+        conflicted_ids=Conflict.objects.about(look.case).values_list("person_id", flat=True),
+        looked=look.looked_at is not None,
+    )
+
+
+def _restricted(case: Case) -> bool:
+    member = case.member
+    return member is not None and (member.restricted_at is not None or member.erased_at is not None)
+
+
+def _put_before_a_reviewer_again(case: Case, decision: Decision, now: datetime) -> tuple[Case, bool]:
+    """The case's hits in a case for the same member (or account): their open one, else a new one.
+
+    Returns the case and whether it is new. The decider does not get it (:func:`disagreed_with`); if
+    the open case is assigned to them and undecided, it goes back to the queue.
+    """
+    _one_triage_at_a_time()  # triage may be opening this subject's case right now
+    # The same subject as the original case: its member, or the account no member was confirmed to own.
+    subject = Q(member_id=case.member_id) if case.member_id is not None else Q(account_id=case.account_id)
+    hits = list(case.hits.all())
+    target = Case.objects.select_for_update().filter(subject).exclude(state=State.CLOSED.value).first()
+    if target is None:
+        target = Case.objects.create(
+            member_id=case.member_id,
+            account_id=None if case.member_id is not None else case.account_id,
+            severity=case.severity,
+            opened_at=now,
+            due_at=_due(now, case.severity),
+        )
+        target.hits.add(*hits)
+        return target, True
+    target.hits.add(*hits)
+    changes: dict[str, Any] = {"version": F("version") + 1}
+    if case.severity < target.severity:
+        changes.update(severity=case.severity, due_at=min(target.due_at, _due(target.opened_at, case.severity)))
+    if target.state == State.ASSIGNED.value and target.assigned_to_id == decision.reviewer_id:
+        changes.update(state=State.OPEN.value, assigned_to=None)
+    Case.objects.filter(pk=target.pk).update(**changes)
+    target.refresh_from_db()
+    return target, False
+
+
+def record_second_look(look: SecondLook, lead: Any, *, agrees: bool, note: str) -> SecondLook:
+    """A lead who took no part in the decision agrees with it, or disagrees and the posts go to a reviewer again.
+
+    The decision stands as recorded either way. The note stays on the second look (erased with the
+    case); the audit log records who looked, when and what they found.
+    """
+    problem = second_look_problem(look, lead)
+    if problem:
+        raise ReviewError(problem)
+    if len(note.strip()) < workflow.MIN_REASON_LENGTH:
+        raise ReviewError(f"give a note of at least {workflow.MIN_REASON_LENGTH} characters")
+    case = look.case
+    if not agrees and _restricted(case):
+        raise ReviewError(
+            "the member's processing is restricted (or they were erased): no case can be opened for them; "
+            "record your disagreement once the restriction is lifted"
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        taken = SecondLook.objects.filter(pk=look.pk, looked_at__isnull=True).update(
+            looked_by=lead, looked_at=now, agrees=agrees, note=note.strip()
+        )
+        if taken != 1:
+            raise ReviewError("another lead took this second look first; reload the page")
+        look.looked_by, look.looked_at, look.agrees, look.note = lead, now, agrees, note.strip()
+        reopened: Case | None = None
+        opened = False
+        if not agrees:
+            reopened, opened = _put_before_a_reviewer_again(case, look.decision, now)
+            look.reopened_case = reopened
+            look.save(update_fields=["reopened_case"])
+        record(
+            "case.second_look",
+            actor=lead,
+            obj=case,
+            second_look=look.pk,
+            decision=look.decision_id,
+            agrees=agrees,
+            reopened_case=reopened.pk if reopened else None,
+        )
+        if reopened is not None:
+            what = "case.opened_by_second_look" if opened else "case.hits_added_by_second_look"
+            record(what, actor=lead, obj=reopened, from_case=case.pk, second_look=look.pk, hits=case.hits.count())
+    return look

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -27,8 +28,16 @@ from linkage.models import Link
 from oversight.roles import Role, request_roles
 from register.models import Member
 from review import packs, services
-from review.forms import AssignForm, AssignNextForm, ConflictForm, DecisionForm, LinkForm, SignOffForm
-from review.models import Case, Conflict, Decision
+from review.forms import (
+    AssignForm,
+    AssignNextForm,
+    ConflictForm,
+    DecisionForm,
+    LinkForm,
+    SecondLookForm,
+    SignOffForm,
+)
+from review.models import Case, Conflict, Decision, SecondLook
 from review.waterfall import Bar, Rival, rivals, waterfall
 from review.workflow import State
 
@@ -284,7 +293,14 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
     initial = {"version": case.version}
     conflicts = list(Conflict.objects.about(case).select_related("person"))
     conflicted = {c.person_id for c in conflicts}
+    # Second looks are for leads' eyes: the reviewer who decided is never shown that theirs was picked.
+    looks = list(case.second_looks.select_related("decision", "looked_by", "reopened_case")) if is_lead else []
+    pending_look = next((look for look in looks if look.pending), None)
     return {
+        "second_looks": looks,
+        "pending_look": pending_look,
+        "second_look_problem": services.second_look_problem(pending_look, request.user) if pending_look else "",
+        "second_look_form": forms.get("second_look_form") or SecondLookForm(),
         "case": case,
         "evidence": evidence,
         "links": _links(request, case, accounts),
@@ -479,3 +495,65 @@ def build_evidence_pack(request: HttpRequest, case_id: int) -> HttpResponse:
     response = HttpResponse(built.data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{built.filename}"'
     return response
+
+
+# ---------------------------------------------------------------------------------------------
+# second looks at decisions that found no breach
+
+
+def _require_lead(request: HttpRequest) -> None:
+    if Role.LEAD not in request_roles(request):
+        raise PermissionDenied("second looks at decisions are taken by leads")
+
+
+@login_required
+@require_GET
+def list_second_looks(request: HttpRequest) -> HttpResponse:
+    """Leads: the no-breach decisions picked for a second look, the longest waiting first (or those done)."""
+    _require_lead(request)
+    done = request.GET.get("show") == "done"
+    looks = SecondLook.objects.select_related("case__member", "case__account", "decision__reviewer", "looked_by")
+    if done:
+        looks = looks.filter(looked_at__isnull=False).order_by("-looked_at", "-pk")
+    else:
+        looks = looks.filter(looked_at__isnull=True).order_by("selected_at", "pk")
+    page = Paginator(looks, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "done": done,
+        "pending_count": SecondLook.objects.filter(looked_at__isnull=True).count(),
+        "share": settings.SECOND_LOOK_SHARE,
+    }
+    return render(request, "review/second_looks.html", context)
+
+
+@login_required
+@require_POST
+def take_second_look(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A lead who took no part in the decision agrees, or disagrees and the posts go before a reviewer again."""
+    _require_lead(request)
+    case = _get_case_for_user(request, case_id)
+    look = case.second_looks.filter(looked_at__isnull=True).select_related("decision").first()
+    if look is None:
+        messages.error(request, "This case has no second look waiting (another lead may have taken it).")
+        return _back_to_case(case)
+    form = SecondLookForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, second_look_form=form)
+    agrees = form.cleaned_data["verdict"] == SecondLookForm.AGREE
+    try:
+        services.record_second_look(look, request.user, agrees=agrees, note=form.cleaned_data["note"])
+    except services.ReviewError as exc:
+        messages.error(request, f"Your second look was not recorded: {exc}.")
+        return _back_to_case(case)
+    if agrees:
+        messages.success(request, "Second look recorded: you agree with the decision.")
+    else:
+        reopened = look.reopened_case
+        assert reopened is not None  # a disagreement always puts the posts somewhere
+        messages.success(
+            request,
+            f"Second look recorded: you disagree. The posts are in case #{reopened.pk} for another reviewer; "
+            "the decision stands as recorded.",
+        )
+    return redirect("review-second-looks")

@@ -17,10 +17,15 @@ After sign-off the member gets a notice and may appeal while the window is open:
 
 An appeal is decided by a lead independent of the decision: not its decider, not its signer,
 and not anyone who sent it back.
+
+A decision that finds no breach closes the case on one person's word, so a share of them
+(``ASSAY_SECOND_LOOK_SHARE``) is picked for a second look by a lead who took no part in it: they
+agree, or disagree and the hits go before a reviewer again (the decision stands as recorded).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -213,6 +218,34 @@ def decide_appeal(state: AppealState, reason: str, *, is_assignee: bool, problem
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise TransitionError(f"give a reason of at least {MIN_REASON_LENGTH} characters")
     return AppealState.DECIDED
+
+
+# ---------------------------------------------------------------------------------------------
+# second looks at decisions that found no breach
+
+
+def selected_for_second_look(key: str, case_id: int, share: float) -> bool:
+    """Whether the case's non-adverse decision is put to a second look: with probability ``share``.
+
+    Deterministic per case (sha256 of ``key``, the server's secret, and the case id, read as a
+    number in [0, 1)), so nobody can steer a case into or out of the sample, and a share of 1 or 0
+    picks every case or none.
+    """
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{key}:second-look:{case_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def second_look_problem(lead_id: int, *, decider_id: int, conflicted_ids: Iterable[int], looked: bool) -> str:
+    """Why ``lead_id`` may not take the second look at this decision, or "" when they may."""
+    if looked:
+        return "a lead has already taken the second look at this decision"
+    if lead_id == decider_id:
+        return "you made the decision: a second look is by a lead who took no part in it"
+    if lead_id in set(conflicted_ids):
+        return "you declared a conflict of interest with the person this case is about"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ def is_operator(request: Any) -> bool:
     return Role.OPERATOR in request_roles(request)
 
 
+@register.filter
+def is_lead(request: Any) -> bool:
+    """Whether the signed-in user is a lead (second looks at decisions are theirs alone)."""
+    return Role.LEAD in request_roles(request)
+
+
 @register.simple_tag
 def figure_cell(cell: figures.Cell, unit: str = "") -> SafeString:
     """One value: a link, a suppressed count (marked so), or the number with its unit."""

@@ -36,7 +36,7 @@ def test_an_operator_sees_what_is_held_and_the_view_is_audited(
 ) -> None:
     # One count per category of personal data (it grows with the registry, not with the data), and the
     # member's addresses for the mail outbox.
-    with django_assert_max_num_queries(44):
+    with django_assert_max_num_queries(45):
         response = _as(client, "olivia").get(reverse("register-member", args=[dora.pk]))
 
     assert response.status_code == 200
