@@ -140,7 +140,7 @@ def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
     ]
 
 
-DEMO_CONFLICT = "The member is my sister-in-law; someone else should judge her posts."
+DEMO_CONFLICT = "The member is a close relative of mine; someone else should judge their posts."
 
 
 def _conflict(users: dict[str, Any]) -> list[str]:
