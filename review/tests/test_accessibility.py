@@ -64,7 +64,10 @@ def test_the_members_notice_page_and_the_login_page(
 @pytest.mark.parametrize(
     ("username", "pages"),
     [
-        ("lena", ["review-queue", "case:alice", "case:bobby", "review-notices", "review-appeals"]),
+        (
+            "lena",
+            ["review-queue", "case:alice", "case:bobby", "review-notices", "review-appeals", "review-second-looks"],
+        ),
         (
             "olivia",
             [
