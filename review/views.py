@@ -52,10 +52,19 @@ _SEE_ALL = {Role.OPERATOR, Role.LEAD}
 
 
 def _cases_visible_to(request: HttpRequest) -> QuerySet[Case]:
-    """Need-to-know: leads and operators see every case, reviewers their own, anyone else none."""
+    """Need-to-know: leads and operators see every case, reviewers their own, anyone else none.
+
+    Nobody sees the cases of a person they declared a conflict of interest with (they stepped aside).
+    """
     roles = request_roles(request)
     if roles & _SEE_ALL:
-        return Case.objects.all()
+        mine = Conflict.objects.filter(person_id=request.user.pk)
+        accounts = mine.filter(account__isnull=False).values("account_id")
+        owners = Link.objects.filter(account_id__in=accounts, status=Link.Status.CONFIRMED).values("member_id")
+        members = mine.filter(member__isnull=False).values("member_id")
+        return (
+            Case.objects.exclude(member_id__in=members).exclude(member_id__in=owners).exclude(account_id__in=accounts)
+        )
     if Role.REVIEWER in roles:
         return Case.objects.filter(assigned_to=request.user.pk)
     raise PermissionDenied("case pages show members' posts; your role sees aggregates only")
@@ -416,19 +425,13 @@ def declare_conflict(request: HttpRequest, case_id: int) -> HttpResponse:
     except services.ReviewError as exc:
         messages.error(request, f"Your conflict of interest was not recorded: {exc}.")
         return _back_to_case(case)
-    if was_assignee and case.state == State.OPEN:
-        messages.success(
-            request,
-            f"Conflict of interest recorded. Case {case.pk} is back in the queue for someone else; "
-            "you will not be given this person's cases, sign-offs or appeals.",
-        )
-        if Role.LEAD not in request_roles(request) and Role.OPERATOR not in request_roles(request):
-            return redirect("review-queue")  # a reviewer may no longer open it
-    else:
-        messages.success(
-            request, "Conflict of interest recorded: you will not be given this person's cases, sign-offs or appeals."
-        )
-    return _back_to_case(case)
+    back = f" Case {case.pk} is back in the queue for someone else." if was_assignee else ""
+    messages.success(
+        request,
+        f"Conflict of interest recorded.{back} You will no longer see this person's cases, nor be given them, "
+        "their sign-offs or their appeals.",
+    )
+    return redirect("review-queue")  # they may no longer open it
 
 
 @login_required
@@ -512,7 +515,8 @@ def list_second_looks(request: HttpRequest) -> HttpResponse:
     """Leads: the no-breach decisions picked for a second look, the longest waiting first (or those done)."""
     _require_lead(request)
     done = request.GET.get("show") == "done"
-    looks = SecondLook.objects.select_related("case__member", "case__account", "decision__reviewer", "looked_by")
+    visible = SecondLook.objects.filter(case__in=_cases_visible_to(request))  # not those they stepped aside from
+    looks = visible.select_related("case__member", "case__account", "decision__reviewer", "looked_by")
     if done:
         looks = looks.filter(looked_at__isnull=False).order_by("-looked_at", "-pk")
     else:
@@ -521,7 +525,7 @@ def list_second_looks(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "done": done,
-        "pending_count": SecondLook.objects.filter(looked_at__isnull=True).count(),
+        "pending_count": visible.filter(looked_at__isnull=True).count(),
         "share": settings.SECOND_LOOK_SHARE,
     }
     return render(request, "review/second_looks.html", context)

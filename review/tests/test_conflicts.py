@@ -90,8 +90,11 @@ def test_a_lead_with_a_conflict_neither_signs_off_nor_decides_the_appeal(
     assert alices_case.state == State.ASSIGNED and alices_case.assigned_to == cast["rita"]  # a lead only records it
     record_decision(alices_case, cast["rita"], "warning", DECISION_REASON, expected_version=alices_case.version)
 
-    page = login(client, "lena").get(reverse("review-case", args=[alices_case.pk])).text
-    assert "Sign off" not in page
+    # She no longer sees alice's cases at all: not in the queue, not by address.
+    login(client, "lena")
+    assert client.get(reverse("review-case", args=[alices_case.pk])).status_code == 404
+    assert reverse("review-case", args=[alices_case.pk]) not in client.get(reverse("review-queue") + "?state=all").text
+    assert reverse("review-case", args=[alices_case.pk]) in login(client, "lars").get(reverse("review-queue")).text
     with pytest.raises(ReviewError, match="you declared a conflict of interest"):
         sign_off(alices_case, cast["lena"], expected_version=alices_case.version)
 
