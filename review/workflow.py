@@ -16,7 +16,7 @@ After sign-off the member gets a notice and may appeal while the window is open:
     received ──assign (an independent lead)──▶ assigned ──decide(upheld | allowed)──▶ decided
 
 An appeal is decided by a lead independent of the decision: not its decider, not its signer,
-and not anyone who sent it back.
+not anyone who sent it back, and not anyone who declared a conflict of interest with the member.
 
 A decision that finds no breach closes the case on one person's word, so a share of them
 (``ASSAY_SECOND_LOOK_SHARE``) is picked for a second look by a lead who took no part in it: they
