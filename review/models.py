@@ -353,6 +353,15 @@ class ConflictQuerySet(models.QuerySet["Conflict"]):
         confirmed = Link.objects.filter(member_id=case.member_id, status=Link.Status.CONFIRMED).values("account_id")
         return self.filter(Q(member_id=case.member_id) | Q(account_id__in=confirmed))
 
+    def cases(self) -> models.QuerySet[Case]:
+        """The cases about the people these conflicts are with: the inverse of :meth:`about`."""
+        from linkage.models import Link
+
+        accounts = self.filter(account__isnull=False).values("account_id")
+        owners = Link.objects.filter(account_id__in=accounts, status=Link.Status.CONFIRMED).values("member_id")
+        members = self.filter(member__isnull=False).values("member_id")
+        return Case.objects.filter(Q(member_id__in=members) | Q(member_id__in=owners) | Q(account_id__in=accounts))
+
 
 class Conflict(models.Model):
     """A reviewer or lead's declared conflict of interest with the person a case is about.

@@ -179,7 +179,9 @@ class _LinkItem:
     others: str  # "N other members were considered", never who
 
 
-def _posts(case: Case) -> list[_PostItem]:
+def _posts(case: Case) -> tuple[list[_PostItem], list[Account]]:
+    """The case's posts with their hits, and the accounts that count as the member's (for both the
+    posts' raw items and the pages they came from)."""
     hits = case.hits.select_related("post__account", "post__run__source", "post__exchange", "rule__ruleset").order_by(
         "post__created_at", "post_id", "rule__severity", "rule__code"
     )
@@ -191,7 +193,7 @@ def _posts(case: Case) -> list[_PostItem]:
         if item.post.purged_at is None:
             item.withheld = _raw_withheld(item.post, own)
             item.file = "" if item.withheld else f"posts/{item.post.pk}.json"
-    return list(items.values())
+    return list(items.values()), own
 
 
 def _members_accounts(case: Case, authors: set[int]) -> list[Account]:
@@ -216,7 +218,7 @@ def _raw_withheld(post: Post, own: list[Account]) -> str:
     return NAMES_OTHERS if strangers(names, own) else ""
 
 
-def _exchanges(case: Case, items: list[_PostItem]) -> dict[int, _ExchangeItem]:
+def _exchanges(items: list[_PostItem], own: list[Account]) -> dict[int, _ExchangeItem]:
     """The pages the posts came from; one is included only when every account it names is the case's.
 
     Withheld: a page that also carried other accounts' posts, one that names any other account
@@ -224,7 +226,6 @@ def _exchanges(case: Case, items: list[_PostItem]) -> dict[int, _ExchangeItem]:
     for the accounts it names.
     """
     ids = {i.post.exchange_id for i in items if i.post.exchange_id is not None}
-    own = _members_accounts(case, {i.post.account_id for i in items if i.post.account_id is not None})
     others = dict(
         Post.objects.filter(exchange_id__in=ids)
         .exclude(account_id__in=[a.pk for a in own])
@@ -330,8 +331,8 @@ def _index(case: Case, **context: Any) -> bytes:
 
 def render_pack(case: Case) -> pack_zip.Pack:
     """The pack's zip for ``case`` (no checks, no record: see :func:`build_pack`)."""
-    items = _posts(case)
-    exchanges = _exchanges(case, items)
+    items, own = _posts(case)
+    exchanges = _exchanges(items, own)
     links = _links(case, items)
     notices = list(case.notices.select_related("appeal", "sent_by").order_by("drafted_at", "pk"))
     decisions = list(

@@ -58,13 +58,8 @@ def _cases_visible_to(request: HttpRequest) -> QuerySet[Case]:
     """
     roles = request_roles(request)
     if roles & _SEE_ALL:
-        mine = Conflict.objects.filter(person_id=request.user.pk)
-        accounts = mine.filter(account__isnull=False).values("account_id")
-        owners = Link.objects.filter(account_id__in=accounts, status=Link.Status.CONFIRMED).values("member_id")
-        members = mine.filter(member__isnull=False).values("member_id")
-        return (
-            Case.objects.exclude(member_id__in=members).exclude(member_id__in=owners).exclude(account_id__in=accounts)
-        )
+        stepped_aside = Conflict.objects.filter(person_id=request.user.pk).cases()
+        return Case.objects.exclude(pk__in=stepped_aside.values("pk"))
     if Role.REVIEWER in roles:
         return Case.objects.filter(assigned_to=request.user.pk)
     raise PermissionDenied("case pages show members' posts; your role sees aggregates only")
