@@ -362,8 +362,10 @@ def _posts(rng: random.Random, accounts: list[_Account], total: int, breaches: i
     breach_slots = set(rng.sample(range(total), breaches))
     codes = list(_BREACHES)
     latest: dict[str, str] = {}
+    slot = max(1, span // max(1, total))
     for n in range(total):
-        created = BASE_TIME + timedelta(seconds=rng.randint(0, span))
+        # In order of n, so a reply (which answers an earlier post) comes after what it answers.
+        created = BASE_TIME + timedelta(seconds=n * span // max(1, total) + rng.randint(0, span) % slot)
         town = rng.choice(TOWNS)[0]
         if n in breach_slots:
             account = rng.choice(member_accounts) if rng.random() < 0.6 else rng.choice(accounts)

@@ -47,6 +47,8 @@ class DecisionForm(_VersionedForm):
         self.fields["outcome"].choices = [("", "Choose an outcome")] + [  # type: ignore[attr-defined]
             (o.value, OUTCOME_LABELS[o]) for o in outcomes_for(about_member=about_member)
         ]
+        if not about_member:  # no member is told of a decision about an account nobody is confirmed to own
+            self.fields["reason"].help_text = f"At least {MIN_REASON_LENGTH} characters. It stays on the case's record."
 
 
 class ConflictForm(_VersionedForm):

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from criteria.models import Hit
 from evidence.highlight import highlight
 from evidence.models import Account, Post
+from evidence.threads import Thread, ancestors
 from linkage.models import Link
 from oversight.roles import Role, request_roles
 from register.models import Member
@@ -221,6 +222,7 @@ def assign_next(request: HttpRequest) -> HttpResponse:
 class _PostEvidence:
     post: Post
     hits: list[Hit] = field(default_factory=list)
+    thread: Thread | None = None  # the conversation above the post, as far as we hold it
 
     @property
     def marked_text(self) -> SafeString:
@@ -235,6 +237,9 @@ def _evidence(case: Case) -> list[_PostEvidence]:
     by_post: dict[int, _PostEvidence] = {}
     for hit in hits:
         by_post.setdefault(hit.post_id, _PostEvidence(hit.post)).hits.append(hit)
+    threads = ancestors(item.post for item in by_post.values())
+    for item in by_post.values():
+        item.thread = threads[item.post.pk]
     return list(by_post.values())
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from evidence.models import Post
 from oversight.models import AuditEvent
 from review.models import Case
 from review.services import triage
@@ -128,3 +129,42 @@ def test_the_decision_form_is_only_for_the_assignee(client: Client, triaged: Wor
 
     assert "Record decision" in login(client, "rita").get(url).text
     assert "Record decision" not in login(client, "lena").get(url).text
+
+
+@pytest.mark.django_db
+def test_a_reply_is_shown_under_the_conversation_it_answered(
+    client: Client, world: World, cast: dict[str, Any]
+) -> None:
+    top = world.post(world.accounts["bobby"], "Meeting moved to <Thursday>")
+    middle = world.post(world.accounts["anon"], "Who decided that?", kind="reply", parent_platform_id=top.platform_id)
+    middle.deleted_at = middle.collected_at
+    middle.save(update_fields=["deleted_at"])
+    world.hit(world.post(world.accounts["alice_x"], "You idiots", kind="reply", parent_platform_id=middle.platform_id),
+              "ABUSE-1")  # fmt: skip
+    unanswered = world.post(world.accounts["alice_x"], "idiots, all of them", kind="quote", parent_platform_id="977")
+    world.hit(unanswered, "ABUSE-1")
+    triage()
+    case = assigned(world.members["alice"], cast["rita"], by=cast["olivia"])
+
+    page = login(client, "rita").get(_url(case)).text
+
+    assert "The conversation above this post, as collected:" in page
+    assert page.index("Meeting moved to &lt;Thursday&gt;") < page.index("Who decided that?") < page.index("You <mark>")
+    assert "The platform reported it deleted on" in page
+    assert "This post is quoting a post assay has not collected" in page
+    assert 'href="https://x.com/i/web/status/977"' in page
+
+
+@pytest.mark.django_db
+def test_a_purged_parent_shows_that_its_text_is_gone(client: Client, world: World, cast: dict[str, Any]) -> None:
+    parent = world.post(world.accounts["bobby"], "a secret kept too long")
+    Post.objects.filter(pk=parent.pk).update(text="", raw={}, purged_at=parent.collected_at)
+    world.hit(world.post(world.accounts["alice_x"], "idiots", kind="reply", parent_platform_id=parent.platform_id),
+              "ABUSE-1")  # fmt: skip
+    triage()
+    case = assigned(world.members["alice"], cast["rita"], by=cast["olivia"])
+
+    page = login(client, "rita").get(_url(case)).text
+
+    assert "Its text is no longer held" in page
+    assert "a secret kept too long" not in page

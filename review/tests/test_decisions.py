@@ -188,6 +188,8 @@ def test_no_adverse_outcome_is_offered_while_nobody_owns_the_account(client: Cli
     page = login(client, "ravi").get(reverse("review-case", args=[account_case.pk])).text
 
     assert "only outcomes without a breach finding are open" in page
+    assert "(the proposed link above)" in page
+    assert "It stays on the case&#x27;s record." in page and "The member will read this." not in page
     assert 'value="no_breach"' in page
     for adverse in ("advice", "warning", "refer"):
         assert f'value="{adverse}"' not in page
@@ -215,3 +217,15 @@ def test_the_service_refuses_it_too(account_case: Case, cast: dict[str, Any]) ->
     record_decision(account_case, cast["ravi"], Outcome.NO_BREACH, REASON, expected_version=account_case.version)
     account_case.refresh_from_db()
     assert account_case.state == State.CLOSED
+
+
+@pytest.mark.django_db
+def test_an_account_with_no_proposal_points_to_no_link(client: Client, hits: World, cast: dict[str, Any]) -> None:
+    triage()
+    case = assigned(hits.accounts["anon"], cast["ravi"], by=cast["olivia"])
+
+    page = login(client, "ravi").get(reverse("review-case", args=[case.pk])).text
+
+    assert "No link to a member has been proposed." in page
+    assert "first confirm whose account it is." in page
+    assert "(the proposed link above)" not in page
