@@ -22,6 +22,7 @@ from linkage.models import Link
 from linkage.services import LinkReviewError, confirm_link, reject_link
 from oversight.roles import Role, has_role
 from oversight.services import record
+from register.models import Member
 from review import notices, workflow
 from review.models import Case, Conflict, Decision, SecondLook, update_versioned
 from review.workflow import Outcome, State
@@ -497,25 +498,41 @@ def second_look_problem(look: SecondLook, lead: Any) -> str:
 
 
 def _restricted(case: Case) -> bool:
-    member = case.member
+    member_id = _subject_now(case)[0]
+    member = case.member if member_id == case.member_id else Member.objects.filter(pk=member_id).first()
     return member is not None and (member.restricted_at is not None or member.erased_at is not None)
 
 
+def _subject_now(case: Case) -> tuple[int | None, int | None]:
+    """(member id, account id) whose case the case's posts belong in today, as triage would decide.
+
+    A case about an account nobody was confirmed to own belongs to the member once one link to a
+    member is confirmed (two confirmed members are a conflict a person must resolve: the account).
+    """
+    if case.member_id is not None:
+        return case.member_id, None
+    linked = _confirmed_members(case.hits.all()).get(case.account_id or 0, set())
+    return (next(iter(linked)), None) if len(linked) == 1 else (None, case.account_id)
+
+
 def _put_before_a_reviewer_again(case: Case, decision: Decision, now: datetime) -> tuple[Case, bool]:
-    """The case's hits in a case for the same member (or account): their open one, else a new one.
+    """The case's hits in a case for the same member (or account, or the member since confirmed as its owner):
+    their open one, else a new one.
 
     Returns the case and whether it is new. The decider does not get it (:func:`disagreed_with`); if
     the open case is assigned to them and undecided, it goes back to the queue.
     """
     _one_triage_at_a_time()  # triage may be opening this subject's case right now
-    # The same subject as the original case: its member, or the account no member was confirmed to own.
-    subject = Q(member_id=case.member_id) if case.member_id is not None else Q(account_id=case.account_id)
+    # The original case's subject as it stands now: its member, the member the account has since been
+    # confirmed to belong to, or still the account no member is confirmed to own.
+    member_id, account_id = _subject_now(case)
+    subject = Q(member_id=member_id) if member_id is not None else Q(account_id=account_id)
     hits = list(case.hits.all())
     target = Case.objects.select_for_update().filter(subject).exclude(state=State.CLOSED.value).first()
     if target is None:
         target = Case.objects.create(
-            member_id=case.member_id,
-            account_id=None if case.member_id is not None else case.account_id,
+            member_id=member_id,
+            account_id=account_id,
             severity=case.severity,
             opened_at=now,
             due_at=_due(now, case.severity),
