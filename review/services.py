@@ -499,6 +499,8 @@ def second_look_problem(look: SecondLook, lead: Any) -> str:
 
 def _restricted(case: Case) -> bool:
     member_id = _subject_now(case)[0]
+    if member_id is None:
+        return False
     member = case.member if member_id == case.member_id else Member.objects.filter(pk=member_id).first()
     return member is not None and (member.restricted_at is not None or member.erased_at is not None)
 
