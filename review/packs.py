@@ -18,7 +18,9 @@ request. A post's raw item is held to the same rule (:func:`evidence.connectors.
 a reblog or quoted post with its author and text, mentions, the account replied to): when it names
 anyone else, or its shape cannot be read, ``posts/<id>.json`` is left out and listed the same way
 (``withheld_posts``); the post's own text, URL, time and sha256 stay in ``index.html``, since the
-post's own words are the evidence.
+post's own words are the evidence. The conversation above each post (:mod:`evidence.threads`) is
+shown in full where the member wrote it; a post by anyone else is referred to (its platform id, when
+it was posted and collected, its sha256), not shown, so the panel knows it exists and can ask for it.
 
 Deterministic: the same case gives a byte-identical pack, so views of the case and earlier builds
 are left out of ``audit.json`` (both are in the organisation's audit log). Each build is recorded
@@ -43,6 +45,7 @@ from evidence.connectors.base import canonical_json
 from evidence.connectors.named import accounts_in_item, accounts_named, strangers
 from evidence.highlight import highlight
 from evidence.models import Account, Exchange, Post
+from evidence.threads import Ancestor, ancestors
 from linkage.models import Link
 from oversight.models import AuditEvent
 from oversight.roles import Role, has_role
@@ -142,6 +145,14 @@ class _ExchangeItem:
         return ""
 
 
+@dataclass(frozen=True)
+class _ContextItem:
+    """A post above one of the case's posts in its conversation, as the pack may show it."""
+
+    ancestor: Ancestor
+    own: bool  # by one of the member's accounts: shown in full; anyone else's: referred to, not shown
+
+
 @dataclass
 class _PostItem:
     post: Post
@@ -149,6 +160,8 @@ class _PostItem:
     file: str = ""  # "" when withheld or purged
     exchange: _ExchangeItem | None = None
     withheld: str = ""  # why the raw item is left out (NAMES_OTHERS or UNCHECKED); "" when included or purged
+    context: list[_ContextItem] = field(default_factory=list)  # the conversation above it, top first
+    context_truncated: bool = False
 
     @property
     def why(self) -> str:
@@ -189,10 +202,15 @@ def _posts(case: Case) -> tuple[list[_PostItem], list[Account]]:
     for hit in hits:
         items.setdefault(hit.post_id, _PostItem(hit.post)).hits.append(hit)
     own = _members_accounts(case, {i.post.account_id for i in items.values() if i.post.account_id is not None})
+    own_ids = {a.pk for a in own}
+    threads = ancestors(item.post for item in items.values())
     for item in items.values():
         if item.post.purged_at is None:
             item.withheld = _raw_withheld(item.post, own)
             item.file = "" if item.withheld else f"posts/{item.post.pk}.json"
+        thread = threads[item.post.pk]
+        item.context = [_ContextItem(a, a.post is not None and a.post.account_id in own_ids) for a in thread.top_first]
+        item.context_truncated = thread.truncated
     return list(items.values()), own
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evidence.models import Exchange
+from evidence.models import Exchange, Post
 from linkage.models import Link
 from oversight.models import AuditEvent
 from review import notices
@@ -272,3 +272,28 @@ def test_a_probabilistic_link_shows_its_evidence_but_names_no_other_member(
     assert "nickname of the same name" in index and "Status: Confirmed, by lena" in index
     assert "1 other member(s) were considered (not named here)" in index
     assert "Alice" not in index and "M-0001" not in index and "idiots" not in index
+
+
+@pytest.mark.django_db
+def test_the_conversation_above_a_post_shows_the_members_words_and_only_refers_to_others(
+    collected: World, cast: dict[str, Any], tmp_path: Path
+) -> None:
+    alice_first, alice_second, bob_post = collected.posts[:3]
+    own_earlier = collected.post(collected.accounts["alice_x"], "My own earlier musing")
+    # alice's first post replies to bob's; her second quotes her own earlier one, a reply to a post never collected.
+    Post.objects.filter(pk=alice_first.pk).update(kind="reply", parent_platform_id=bob_post.platform_id)
+    Post.objects.filter(pk=alice_second.pk).update(kind="quote", parent_platform_id=own_earlier.platform_id)
+    Post.objects.filter(pk=own_earlier.pk).update(kind="reply", parent_platform_id="4242")
+    triage()
+    case = close_case(collected.members["alice"], cast, "refer")
+
+    _build(case, tmp_path / "pack.zip")
+    index = zipfile.ZipFile(tmp_path / "pack.zip").read("index.html").decode()
+
+    assert "vermin" not in index and "bobby" not in index  # bob's words and handle stay out
+    assert "A post by another account, not shown: it is not this member's data." in index
+    assert f"x id {bob_post.platform_id}" in index and bob_post.sha256 in index
+    assert "The case's post is in reply to the post above:" in index
+    assert "My own earlier musing" in index and "the member's account" in index
+    assert "A post the organisation has not collected (x id 4242)." in index
+    assert _verify(_unzip(tmp_path / "pack.zip", tmp_path / "unzipped")).returncode == 0
