@@ -293,38 +293,38 @@ def test_disagreeing_about_an_unlinked_account_reopens_it_for_the_account(
     assert look.reopened_case.member is None
 
 
-@pytest.mark.django_db
-def test_disagreeing_about_an_account_since_confirmed_as_a_members_puts_it_on_the_member(
-    hits: World, cast: dict[str, Any], settings: Any
-) -> None:
+@pytest.fixture
+def since_confirmed(hits: World, cast: dict[str, Any], settings: Any) -> SecondLook:
+    """bobby's account case closed with no breach and picked; then bobby is confirmed as bob's
+    (a reviewer confirmed the proposal on another case)."""
     settings.SECOND_LOOK_SHARE = 1.0
     triage()
     case = _decide_no_breach(hits.accounts["bobby"], cast, outcome="not_theirs")
-    # After the decision, bobby is confirmed as bob's (a reviewer confirmed the proposal on another case).
     hits.links["bob"].status = Link.Status.CONFIRMED
     hits.links["bob"].save()
+    return SecondLook.objects.get(case=case)
 
-    look = record_second_look(SecondLook.objects.get(case=case), cast["lena"], agrees=False, note=NOTE)
+
+@pytest.mark.django_db
+def test_disagreeing_about_an_account_since_confirmed_as_a_members_puts_it_on_the_member(
+    since_confirmed: SecondLook, hits: World, cast: dict[str, Any]
+) -> None:
+    look = record_second_look(since_confirmed, cast["lena"], agrees=False, note=NOTE)
 
     assert look.reopened_case is not None
     assert look.reopened_case.member == hits.members["bob"] and look.reopened_case.account is None
-    assert set(look.reopened_case.hits.all()) == set(case.hits.all())
+    assert set(look.reopened_case.hits.all()) == set(since_confirmed.case.hits.all())
 
 
 @pytest.mark.django_db
 def test_disagreeing_is_refused_while_the_since_confirmed_member_is_restricted(
-    hits: World, cast: dict[str, Any], settings: Any
+    since_confirmed: SecondLook, hits: World, cast: dict[str, Any]
 ) -> None:
-    settings.SECOND_LOOK_SHARE = 1.0
-    triage()
-    case = _decide_no_breach(hits.accounts["bobby"], cast, outcome="not_theirs")
-    hits.links["bob"].status = Link.Status.CONFIRMED
-    hits.links["bob"].save()
     hits.members["bob"].restricted_at = timezone.now()
     hits.members["bob"].save()
 
     with pytest.raises(ReviewError, match="processing is restricted"):
-        record_second_look(SecondLook.objects.get(case=case), cast["lena"], agrees=False, note=NOTE)
+        record_second_look(since_confirmed, cast["lena"], agrees=False, note=NOTE)
 
 
 @pytest.mark.django_db
