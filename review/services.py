@@ -100,12 +100,18 @@ def _confirmed_members(hits: QuerySet[Hit]) -> dict[int, set[int]]:
     return members
 
 
+def restricted_accounts() -> QuerySet[Link, Any]:
+    """The ``account_id``s confirmed to a restricted (or erased) member: their posts are not processed."""
+    return (
+        Link.objects.filter(status=Link.Status.CONFIRMED)
+        .filter(Q(member__restricted_at__isnull=False) | Q(member__erased_at__isnull=False))
+        .values("account_id")
+    )
+
+
 def _restricted_hits(hits: QuerySet[Hit]) -> QuerySet[Hit]:
     """Hits by accounts confirmed to a restricted (or erased) member: no case is opened or fed with them."""
-    members = Link.objects.filter(status=Link.Status.CONFIRMED).filter(
-        Q(member__restricted_at__isnull=False) | Q(member__erased_at__isnull=False)
-    )
-    return hits.filter(post__account_id__in=members.values("account_id"))
+    return hits.filter(post__account_id__in=restricted_accounts())
 
 
 def _group_by_subject(hits: QuerySet[Hit]) -> tuple[dict[tuple[str, int], _Subject], int]:

@@ -223,6 +223,8 @@ class _PostEvidence:
     post: Post
     hits: list[Hit] = field(default_factory=list)
     thread: Thread | None = None  # the conversation above the post, as far as we hold it
+    # Accounts in the thread whose member restricted processing: their posts' words are not shown.
+    restricted: frozenset[int] = frozenset()
 
     @property
     def marked_text(self) -> SafeString:
@@ -238,8 +240,14 @@ def _evidence(case: Case) -> list[_PostEvidence]:
     for hit in hits:
         by_post.setdefault(hit.post_id, _PostEvidence(hit.post)).hits.append(hit)
     threads = ancestors(item.post for item in by_post.values())
+    authors = {a.post.account_id for t in threads.values() for a in t.above if a.post and a.post.account_id}
+    restricted = (
+        frozenset(services.restricted_accounts().filter(account_id__in=authors).values_list("account_id", flat=True))
+        if authors
+        else frozenset()
+    )
     for item in by_post.values():
-        item.thread = threads[item.post.pk]
+        item.thread, item.restricted = threads[item.post.pk], restricted
     return list(by_post.values())
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evidence.models import Post
+from linkage.models import Link
 from oversight.models import AuditEvent
 from review.models import Case
 from review.services import triage
@@ -168,3 +169,23 @@ def test_a_purged_parent_shows_that_its_text_is_gone(client: Client, world: Worl
 
     assert "Its text is no longer held" in page
     assert "a secret kept too long" not in page
+
+
+@pytest.mark.django_db
+def test_a_parent_by_a_restricted_members_account_is_not_shown(
+    client: Client, world: World, cast: dict[str, Any]
+) -> None:
+    parent = world.post(world.accounts["bobby"], "Bob's own words")
+    world.hit(world.post(world.accounts["alice_x"], "idiots", kind="reply", parent_platform_id=parent.platform_id),
+              "ABUSE-1")  # fmt: skip
+    world.links["bob"].status = Link.Status.CONFIRMED
+    world.links["bob"].save()
+    world.members["bob"].restricted_at = parent.collected_at
+    world.members["bob"].save()
+    triage()
+    case = assigned(world.members["alice"], cast["rita"], by=cast["olivia"])
+
+    page = login(client, "rita").get(_url(case)).text
+
+    assert "asked for processing of their data to be restricted: not shown" in page
+    assert "Bob&#x27;s own words" not in page and "bobby" not in page
