@@ -6,7 +6,10 @@ is the registry itself.)
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncMonth
 
 from oversight.figures import Table, Value, figure
@@ -66,16 +69,30 @@ def last_verified() -> Value:
     order=30,
 )
 def by_month() -> Value:
-    rows = (
-        AuditEvent.objects.annotate(month=TruncMonth("at"))
-        .values("month")
-        .annotate(n=Count("pk"), views=Count("pk", filter=Q(action__in=VIEWS_OF_PERSONAL_DATA)))
-        .order_by("month")
-    )
-    return Table(
-        ("Month", "Events", "Views of personal data"),
-        tuple((f"{r['month']:%Y-%m}", r["n"], r["views"]) for r in rows),
-    )
+    # The chain only grows (every case view is an event): count each month as index ranges on ``at``
+    # (and on ``action, at`` for the views) rather than truncating every event's time in one scan,
+    # which took 0.4 s per 100,000 events on SQLite and would grow with the chain forever.
+    # Two queries: SQLite answers a lone MIN or MAX from the index, but not both in one.
+    first = AuditEvent.objects.aggregate(first=Min("at"))["first"]
+    last = AuditEvent.objects.aggregate(last=Max("at"))["last"]
+    if first is None or last is None:
+        return Table(("Month", "Events", "Views of personal data"), ())
+    rows = []
+    for start, end in _months(first, last):
+        in_month = AuditEvent.objects.filter(at__gte=start, at__lt=end)
+        n = in_month.count()
+        if n:
+            rows.append((f"{start:%Y-%m}", n, in_month.filter(action__in=VIEWS_OF_PERSONAL_DATA).count()))
+    return Table(("Month", "Events", "Views of personal data"), tuple(rows))
+
+
+def _months(first: datetime, last: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end) of each calendar month (UTC) from ``first``'s to ``last``'s."""
+    start = first.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while start <= last:
+        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        yield start, end
+        start = end
 
 
 @figure(

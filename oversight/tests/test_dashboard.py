@@ -192,3 +192,25 @@ def test_the_sources_page_is_offered_only_to_roles_that_may_open_it(client, cast
         page = client.get(reverse("oversight-dashboard") if name != "rita" else reverse("review-queue")).text
         assert (name, link in page) == (name, shown)
         assert (name, client.get(reverse("evidence-sources")).status_code) == (name, 200 if shown else 403)
+
+
+def test_events_by_month_count_calendar_months_in_utc_and_the_views_among_them(client, cast):
+    from datetime import UTC, datetime
+
+    AuditEvent.objects.all().delete()  # the cast's own creation events: start from a known chain
+    times = {
+        "case.viewed": [datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)],
+        "case.decided": [datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 4, 30, 12, tzinfo=UTC)],
+        "member.viewed": [datetime(2026, 12, 31, 23, 0, tzinfo=UTC)],
+    }
+    for action, ats in times.items():
+        for at in ats:
+            AuditEvent.objects.filter(pk=record(action, actor="tester").pk).update(at=at)
+
+    data = _as(client, cast, "otto").get(reverse("oversight-figures-json")).json()
+
+    rows = {f["key"]: f for f in data["figures"]}["audit.by_month"]["table"]["rows"]
+    # January: a view and a decision; February: the view at midnight; no rows for months with nothing;
+    # then December 2026's view (with the test's own sign-in events if it runs then).
+    assert rows[:3] == [["2026-01", 2, 1], ["2026-02", 1, 1], ["2026-04", 1, 0]]
+    assert rows[3][0] == "2026-12" and rows[3][2] >= 1
