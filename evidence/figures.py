@@ -87,13 +87,15 @@ def runs_by_month() -> Value:
     order=30,
 )
 def posts() -> Value:
-    rows = (
-        Post.objects.values("platform")
-        .annotate(n=Count("pk"), deleted=Count("pk", filter=Q(deleted_at__isnull=False)))
-        .order_by("platform")
+    # Two queries, each answered from an index (the platform's unique ids; the partial index of
+    # deleted posts) rather than one pass over every post's row.
+    counts = Post.objects.values_list("platform").annotate(n=Count("pk")).order_by("platform")
+    deleted = dict(
+        Post.objects.filter(deleted_at__isnull=False).values_list("platform").annotate(n=Count("pk")).order_by()
     )
     return Table(
-        ("Platform", "Posts", "Reported deleted"), tuple((_platform(r["platform"]), r["n"], r["deleted"]) for r in rows)
+        ("Platform", "Posts", "Reported deleted"),
+        tuple((_platform(platform), n, deleted.get(platform, 0)) for platform, n in counts),
     )
 
 
