@@ -189,3 +189,33 @@ def test_a_parent_by_a_restricted_members_account_is_not_shown(
 
     assert "asked for processing of their data to be restricted: not shown" in page
     assert "Bob&#x27;s own words" not in page and "bobby" not in page
+
+
+@pytest.mark.django_db
+def test_the_case_page_takes_the_same_queries_however_many_posts(
+    client: Client, world: World, cast: dict[str, Any]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(n_posts: int) -> int:
+        for i in range(n_posts):
+            parent = world.post(world.accounts["bobby"], f"parent {i}")
+            middle = world.post(
+                world.accounts["anon"], f"middle {i}", kind="reply", parent_platform_id=parent.platform_id
+            )
+            reply = world.post(
+                world.accounts["alice_x"], f"idiots {i}", kind="reply", parent_platform_id=middle.platform_id
+            )
+            world.hit(reply, "ABUSE-1")
+        triage()
+        case = case_of(world.members["alice"])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(_url(case)).status_code == 200
+        return len(queries)
+
+    login(client, "lena")
+    few = queries_for(1)
+    many = queries_for(20)  # the same case, now with 21 posts, each under a conversation two posts deep
+
+    assert many == few
