@@ -373,7 +373,8 @@ def _posts(rng: random.Random, accounts: list[_Account], total: int, breaches: i
         else:
             account = rng.choice(accounts)
             text = rng.choice(_BENIGN).format(town=town)
-        kind = rng.choices(["post", "reply", "quote"], weights=[80, 15, 5])[0]
+        # Abuse comes more often in replies and quotes than in posts of one's own.
+        kind = rng.choices(["post", "reply", "quote"], weights=[50, 35, 15] if n in breach_slots else [80, 15, 5])[0]
         # Replies and quotes answer the latest post on the same platform.
         parent = latest.get(account.platform, "") if kind != "post" else ""
         post_id = f"{account.platform[:2]}{n}"

@@ -16,11 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from criteria.models import RuleSet
 from criteria.services import RuleSpec, approve, create_draft, run_rules
 from demo import generator
+from evidence.models import Post
 from evidence.services import import_posts
 from linkage.services import run_linkage
 from oversight import purposes
@@ -117,11 +119,15 @@ def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
     """Show the rest of the flow once: a signed-off warning, its notice sent, and the member's appeal."""
     if Notice.objects.exists():
         return [f"notices: {Notice.objects.count()} (see /review/notices/); appeals at /review/appeals/"]
+    # The member's grounds say they were quoting someone: prefer a case with a quote, whose page shows the
+    # post it quoted above it (the conversation), so the panel can weigh the grounds against it.
+    quoting = Case.hits.through.objects.filter(case_id=OuterRef("pk"), hit__post__kind=Post.Kind.QUOTE)
     case = (
         Case.objects.filter(
             assigned_to=users["reviewer"], state=State.ASSIGNED.value, member__isnull=False, member__email__gt=""
         )
-        .order_by("severity", "due_at", "pk")
+        .annotate(quotes=Exists(quoting))
+        .order_by("-quotes", "severity", "due_at", "pk")
         .first()
     )
     if case is None:
@@ -136,7 +142,8 @@ def _notice_and_appeal(users: dict[str, Any]) -> list[str]:
         f"emailed to the member (email backend: {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]})",
         f"  the member's page: {sent.link}",
         f"appeal: #{appeal.pk} received from the member; log in as 'panel' (a lead independent of the decision) "
-        "to assign and decide it at /review/appeals/",
+        "to assign and decide it at /review/appeals/"
+        + (f" (case #{case.pk} shows the post they quoted above theirs)" if case.quotes else ""),
     ]
 
 
