@@ -164,3 +164,51 @@ def test_codes_refused_while_the_device_waits_are_recorded_once_until_the_next_c
 
     reasons = [e.data["reason"] for e in events("auth.second_factor_failed")]
     assert reasons == ["wrong or used code", "throttled", "wrong or used code", "throttled"]
+
+
+def test_assay_audit_list_shows_sign_in_events_in_plain_words(
+    client: Client, cast: dict[str, Any], axes_on: Any
+) -> None:
+    from io import StringIO
+
+    for _ in range(4):
+        sign_in(client, "rita", WRONG)
+    sign_in(Client(), "mallory", WRONG)
+    sign_in(Client(), "lena", PASSWORD)
+    out = StringIO()
+
+    call_command("audit", "list", "--kind", "auth.", stdout=out)
+
+    lines = [line.split(None, 4)[-1] for line in out.getvalue().splitlines()]
+    assert lines == [
+        f"sign-in failed for 'rita' from {ADDRESS}: wrong password (failure 1 of 3 before lock-out)",
+        f"sign-in failed for 'rita' from {ADDRESS}: wrong password (failure 2 of 3 before lock-out)",
+        f"'rita' from {ADDRESS} locked out after 3 wrong passwords (limit 3)",
+        f"sign-in failed for 'mallory' from {ADDRESS}: unknown username (failure 1 of 3 before lock-out)",
+        f"lena signed in with their password from {ADDRESS} (second factor next)",
+    ]
+    [listed] = events("oversight.audit_listed")
+    assert (listed.data["kind"], listed.data["events"]) == ("auth.", 5)
+
+
+def test_assay_audit_list_names_a_bad_date(db: Any) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"--since '4 May': expected a date as YYYY-MM-DD"):
+        call_command("audit", "list", "--since", "4 May")
+
+
+def test_the_dashboard_counts_sign_ins_by_month(client: Client, cast: dict[str, Any], axes_on: Any) -> None:
+    from django.utils import timezone
+
+    from oversight import figures
+
+    for _ in range(5):  # two refused, the lock-out, two refused while locked out (no events)
+        sign_in(client, "rita", WRONG)
+    sign_in(Client(), "lena", PASSWORD)
+
+    table = figures.evaluate(figures.get("audit.sign_ins"), 5).value
+
+    assert isinstance(table, figures.Table)
+    assert table.columns == ("Month", "Passwords accepted", "Passwords refused", "Lock-outs", "Codes refused")
+    assert table.rows == ((f"{timezone.now():%Y-%m}", 1, 2, 1, 0),)  # events, not people: nothing suppressed
