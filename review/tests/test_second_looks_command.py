@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from evidence.models import Account
 from oversight.models import AuditEvent
 from oversight.services import acting_as
+from register.models import Member
 from review.models import Case, Conflict, SecondLook
 from review.services import record_decision, triage
 from review.tests.world import World, assigned
@@ -37,7 +40,11 @@ def picked(hits: World, cast: dict[str, Any], settings: Any) -> dict[str, Case]:
     settings.SECOND_LOOK_SHARE = 1.0
     triage()
     closed = {}
-    for name, subject, reviewer in [("alice", hits.members["alice"], "rita"), ("bob", hits.accounts["bobby"], "ravi")]:
+    subjects: list[tuple[str, Member | Account, str]] = [
+        ("alice", hits.members["alice"], "rita"),
+        ("bob", hits.accounts["bobby"], "ravi"),
+    ]
+    for name, subject, reviewer in subjects:
         case = assigned(subject, cast[reviewer], by=cast["olivia"])
         record_decision(case, cast[reviewer], "no_breach", NO_BREACH, expected_version=case.version)
         closed[name] = case
@@ -114,7 +121,7 @@ def test_a_lead_who_stepped_aside_neither_sees_nor_takes_the_case(
 ) -> None:
     case = picked["alice"]
     Conflict.objects.create(
-        person=cast["lena"], member=case.member, reason="My sister-in-law.", declared_at=case.closed_at
+        person=cast["lena"], member=case.member, reason="My sister-in-law.", declared_at=timezone.now()
     )
     with pytest.raises(CommandError, match=f"case {case.pk} has no second look waiting for lena"):
         second_looks("take", str(case.pk), "--agree", "--note", NOTE, actor="lena")
