@@ -68,10 +68,10 @@ _SENTENCES: dict[str, Callable[[str, Data], str]] = {
 
 
 def describe(action: str, actor: str, object_ref: str, data: Data) -> str:
-    """One line saying what the event records."""
+    """One line saying what the event records (beside its kind, which the caller shows)."""
     sentence = _SENTENCES.get(action)
     if sentence is not None:
         return sentence(actor, data)
     shown = ", ".join(f"{key}={value!r}" for key, value in sorted(data.items()))
-    about = f" {object_ref}" if object_ref else ""
-    return f"{action}{about} by {actor}" + (f": {shown}" if shown else "")
+    about = f" on {object_ref}" if object_ref else ""
+    return f"by {actor}{about}" + (f": {shown}" if shown else "")
