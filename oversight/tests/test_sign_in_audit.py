@@ -212,3 +212,18 @@ def test_the_dashboard_counts_sign_ins_by_month(client: Client, cast: dict[str, 
     assert isinstance(table, figures.Table)
     assert table.columns == ("Month", "Passwords accepted", "Passwords refused", "Lock-outs", "Codes refused")
     assert table.rows == ((f"{timezone.now():%Y-%m}", 1, 2, 1, 0),)  # events, not people: nothing suppressed
+
+
+def test_events_without_a_sentence_are_listed_with_who_what_and_their_data(db: Any) -> None:
+    from io import StringIO
+
+    call_command("audit", "list", "--kind", "auth.", stdout=StringIO())
+    out = StringIO()
+
+    call_command("audit", "list", "--kind", "oversight.audit_listed", stdout=out)
+
+    [first] = out.getvalue().splitlines()  # the first listing; this one is recorded after it reads
+    assert first.split(None, 4)[3:] == [
+        "oversight.audit_listed",
+        "by system: events=0, kind='auth.', limit=50, since=''",
+    ]
