@@ -37,6 +37,7 @@ COMMANDS: dict[str, _Sub] = {
     "triage": _Sub("review", "triage"),
     "assign": _Sub("review", "assign"),
     "serve": _Sub("review", "serve"),
+    "second-looks": _Sub("review", "second_looks"),
     "notices": _Sub("review", "notices"),
     "evidence-pack": _Sub("review", "evidence_pack"),
     "createuser": _Sub("oversight", "createuser"),

@@ -9,7 +9,7 @@ from review.notice_views import member_notice
 
 urlpatterns = [
     path("", land, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", twofactor_views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("login/code/", twofactor_views.second_factor, name="second-factor"),  # the second factor
     path("login/enrol/", twofactor_views.enrol, name="enrol"),

@@ -33,8 +33,8 @@ from oversight.services import create_user
 from oversight.twofactor import issue_device
 from register.services import import_register
 from review import notices
-from review.models import Case, Conflict, Notice
-from review.services import assign_next, declare_conflict, record_decision, sign_off, triage
+from review.models import Case, Conflict, Notice, SecondLook
+from review.services import assign_case, assign_next, declare_conflict, has_conflict, record_decision, sign_off, triage
 from review.workflow import ADVERSE, Outcome, State
 
 RULESET_NAME = "Code of conduct"
@@ -168,6 +168,52 @@ def _conflict(users: dict[str, Any]) -> list[str]:
     ]
 
 
+DEMO_NO_BREACH = "Read in context, the post is robust but aimed at no one; no clause of the rulebook is breached."
+MAX_NO_BREACH_DECISIONS = 100  # enough that a share of 5% picks one all but always (0.95^100 < 0.6%)
+
+
+def _second_look(users: dict[str, Any]) -> list[str]:
+    """Show a second look once: the reviewer closes cases finding no breach until the sample picks one.
+
+    The pick is the real one (``ASSAY_SECOND_LOOK_SHARE``, by the secret key and the case id): the demo
+    decides the least urgent open cases in order and stops at the first picked, steering nothing.
+    """
+    waiting = SecondLook.objects.filter(looked_at__isnull=True)
+    if SecondLook.objects.exists():
+        return [f"second looks: {waiting.count()} waiting for a lead at /review/second-looks/ (`assay second-looks`)"]
+    share = float(settings.SECOND_LOOK_SHARE)
+    if share <= 0:
+        return ["second looks: off (ASSAY_SECOND_LOOK_SHARE=0), so no no-breach decision is picked"]
+    reviewer, decided, look = users["reviewer"], 0, None
+    least_urgent = ("-severity", "-due_at", "-pk")
+    members = Case.objects.filter(member__isnull=False)
+    unassigned = members.filter(state=State.OPEN.value, assigned_to__isnull=True).order_by(*least_urgent)
+    theirs = members.filter(state=State.ASSIGNED.value, assigned_to=reviewer).order_by(*least_urgent)
+    candidates = [*unassigned[:MAX_NO_BREACH_DECISIONS], *theirs[:MAX_NO_BREACH_DECISIONS]]  # theirs when none left
+    for case in candidates[:MAX_NO_BREACH_DECISIONS]:
+        if has_conflict(case, reviewer):
+            continue
+        with transaction.atomic():
+            if case.assigned_to_id is None:
+                case = assign_case(case, reviewer, actor=users["operator"], expected_version=case.version)
+            record_decision(case, reviewer, Outcome.NO_BREACH, DEMO_NO_BREACH, expected_version=case.version)
+        decided += 1
+        look = SecondLook.objects.filter(case=case).first()
+        if look is not None:
+            break
+    if look is None:
+        return [
+            f"second looks: none of {decided} no-breach decisions was picked (share {share:g}); "
+            "run the demo again to decide more"
+        ]
+    lead = "panel" if has_conflict(look.case, users["lead"]) else "lead"
+    return [
+        f"second look: 'reviewer' closed {decided} case(s) finding no breach; case #{look.case_id} was picked "
+        f"(ASSAY_SECOND_LOOK_SHARE={share:g}) for a lead who took no part: log in as '{lead}' and open "
+        f"/review/second-looks/, or `ASSAY_ACTOR={lead} assay second-looks take {look.case_id} --agree --note TEXT`"
+    ]
+
+
 def _pack_hint() -> list[str]:
     """Where to build an evidence pack: the first closed case whose signed-off adverse outcome stands."""
     adverse = [o.value for o in ADVERSE]
@@ -238,5 +284,6 @@ def run_demo(
     report.lines.append(f"queue: {open_cases} open cases; {assigned} newly assigned to 'reviewer'")
     report.lines.extend(_notice_and_appeal(users))
     report.lines.extend(_conflict(users))
+    report.lines.extend(_second_look(users))
     report.lines.extend(_pack_hint())
     return report

@@ -135,3 +135,39 @@ def data_rights() -> Value:
         ("Month", *(heading for _, heading in DATA_RIGHTS)),
         tuple((month, *(counts.get(a, 0) for a in actions)) for month, counts in by_month.items()),
     )
+
+
+# Signing in, from the audit chain: (action, column heading). Events, not people: no cell is suppressed.
+SIGN_INS = (
+    ("auth.signed_in", "Passwords accepted"),
+    ("auth.sign_in_failed", "Passwords refused"),
+    ("auth.locked_out", "Lock-outs"),
+    ("auth.second_factor_failed", "Codes refused"),
+)
+
+
+@figure(
+    "audit.sign_ins",
+    section="audit",
+    label="Sign-ins by month",
+    help="Staff sign-ins: passwords accepted; passwords refused (a wrong password, an unknown username or an "
+    "inactive person); lock-outs after too many wrong passwords (with one more event an hour while tries go on, "
+    "not one per try); and second-factor codes refused. `assay audit list --kind auth.` shows each event.",
+    order=60,
+)
+def sign_ins() -> Value:
+    actions = [action for action, _ in SIGN_INS]
+    rows = (
+        AuditEvent.objects.filter(action__in=actions)
+        .annotate(month=TruncMonth("at"))
+        .values("month", "action")
+        .annotate(n=Count("pk"))
+        .order_by("month")
+    )
+    by_month: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_month.setdefault(f"{row['month']:%Y-%m}", {})[row["action"]] = row["n"]
+    return Table(
+        ("Month", *(heading for _, heading in SIGN_INS)),
+        tuple((month, *(counts.get(a, 0) for a in actions)) for month, counts in by_month.items()),
+    )

@@ -47,6 +47,16 @@ def acting_as(name: str | None) -> Iterator[None]:
         _command_actor.reset(token)
 
 
+def running_as() -> str | None:
+    """The person ``ASSAY_ACTOR`` named for the command in hand (checked at its start), or None.
+
+    None outside commands and when no person was named (the operating-system user, ``os:NAME``): commands
+    that act as a particular person (a lead taking a second look) need one.
+    """
+    name = _command_actor.get()
+    return None if not name or name.startswith("os:") else name
+
+
 def command_actor(environ: Mapping[str, str] | None = None) -> str:
     """Who runs a command: ``ASSAY_ACTOR`` (an active user with a staff role), else the OS user as ``os:NAME``.
 

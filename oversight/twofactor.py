@@ -1,7 +1,9 @@
 """Two-factor sign-in: enrol a TOTP device, check a code or a recovery code, reset a person's devices.
 
 Every step is audited: auth.device_enrolled, auth.second_factor_verified, auth.second_factor_failed,
-auth.recovery_code_used, auth.device_reset.
+auth.recovery_code_used, auth.device_reset. A refusal django-otp does not count against a device (its
+wait is not over, or what was typed is no code at all) is recorded once, not again until something else
+happens at that person's code step: whoever holds a password cannot flood the audit chain from there.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from oversight import signin
+from oversight.models import AuditEvent
 from oversight.services import record
 
 ENROLLED = "auth.device_enrolled"
@@ -101,16 +104,34 @@ def _kind(token: str) -> str:
     return RECOVERY if _RECOVERY_FORM.fullmatch(token) else ""
 
 
+_UNCOUNTED = frozenset({"throttled", "not a code"})  # refusals django-otp counts against no device
+
+
+def _refused(user: Any, **data: Any) -> None:
+    """Record a refused code, unless it repeats the person's last code-step event: an uncounted refusal again."""
+    if data["reason"] in _UNCOUNTED:
+        last = (
+            AuditEvent.objects.filter(action__in=(ENROLLED, VERIFIED, FAILED, RESET))
+            .filter(object_type="auth.user", object_id=str(user.pk))
+            .order_by("-seq")
+            .values_list("action", "data")
+            .first()
+        )
+        if last is not None and last[0] == FAILED and last[1].get("reason") == data["reason"]:
+            return
+    record(FAILED, actor=user, obj=user, **data)
+
+
 def enrol(user: Any, token: str) -> tuple[Outcome, list[str]]:
     """Confirm the pending authenticator with a code from it; on success, issue recovery codes."""
     token = token.strip().replace(" ", "")
     device = pending_device(user)
     with transaction.atomic():
         if not token.isdigit() or len(token) != 6:
-            record(FAILED, actor=user, obj=user, step="enrolment", reason="not six digits")
+            _refused(user, step="enrolment", reason="not six digits")
             return Outcome(error="Enter the 6-digit code your authenticator app shows."), []
         if (blocked := _throttled(device)) or not device.verify_token(token):
-            record(FAILED, actor=user, obj=user, step="enrolment", reason="throttled" if blocked else "wrong code")
+            _refused(user, step="enrolment", reason="throttled" if blocked else "wrong code")
             return Outcome(error=blocked or "That code is not right: check the app's clock and try again."), []
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -132,7 +153,7 @@ def verify(user: Any, token: str) -> Outcome:
     kind = _kind(token)
     with transaction.atomic():
         if not kind:
-            record(FAILED, actor=user, obj=user, step="sign-in", reason="not a code")
+            _refused(user, step="sign-in", reason="not a code")
             return Outcome(error=_NOT_A_CODE)
         model: Any = TOTPDevice if kind == TOTP else StaticDevice
         blocked = ""
@@ -145,8 +166,8 @@ def verify(user: Any, token: str) -> Outcome:
                     record(RECOVERY_USED, actor=user, obj=user, recovery_codes_left=device.token_set.count())
                 record(VERIFIED, actor=user, obj=user, device=kind)
                 return Outcome(device=device)
-        reason = "throttled" if blocked else "wrong code"
-        record(FAILED, actor=user, obj=user, step="sign-in", device=kind, reason=reason)
+        reason = "throttled" if blocked else "wrong or used code"  # a used code is gone: no telling which
+        _refused(user, step="sign-in", device=kind, reason=reason)
     return Outcome(error=blocked or _WRONG[kind])
 
 

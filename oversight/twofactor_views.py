@@ -1,19 +1,24 @@
-"""The sign-in steps after the password: enrol an authenticator, see recovery codes once, enter a code.
+"""The sign-in steps: the password (Django's login view, audited), then enrol an authenticator, see recovery
+codes once, enter a code.
 
-Thin: the work and the audit are in :mod:`oversight.twofactor`. These pages are exempt from the
-second-factor requirement (they are how one meets it) but need the password step done.
+Thin: the work and the audit are in :mod:`oversight.lockout` (the password step) and
+:mod:`oversight.twofactor`. These pages are exempt from the second-factor requirement (they are how one
+meets it); all but the password step need the password step done.
 """
 
 from __future__ import annotations
 
 import django_otp
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from oversight import twofactor
+from oversight import lockout, twofactor
 
 _CODES_KEY = "assay_recovery_codes"
 _NEXT_KEY = "assay_after_second_factor"
@@ -24,6 +29,17 @@ def _next(request: HttpRequest) -> str:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return "/"
     return str(target)
+
+
+class StaffLoginView(LoginView):
+    """Django's login page; a password step it accepts is audited (failures are, through ``user_login_failed``)."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        lockout.record_signed_in(self.request, form.get_user(), second_factor=settings.ASSAY_REQUIRE_2FA)
+        return response
 
 
 @login_required

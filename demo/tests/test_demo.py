@@ -16,7 +16,7 @@ from evidence.models import Account, Post, Quarantine
 from linkage.models import Link
 from oversight.services import verify_chain
 from register.models import Member
-from review.models import Appeal, Case, Conflict, Notice
+from review.models import Appeal, Case, Conflict, Notice, SecondLook
 
 
 def _counts() -> dict[str, int]:
@@ -30,6 +30,7 @@ def _counts() -> dict[str, int]:
         "cases": Case.objects.count(),
         "notices": Notice.objects.count(),
         "appeals": Appeal.objects.count(),
+        "second looks": SecondLook.objects.count(),
     }
 
 
@@ -45,6 +46,7 @@ def test_the_generator_is_deterministic(tmp_path: Path):
 @pytest.mark.second_factor
 def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: Path, settings, capsys):
     settings.DATA_DIR = tmp_path
+    settings.SECOND_LOOK_SHARE = 0.5  # conftest turns them off; half, so a few no-breach decisions show one
     call_command("demo", "--no-serve", "--scale", "0.05")
     first = capsys.readouterr().out
     counts = _counts()
@@ -68,6 +70,13 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     conflict = Conflict.objects.get()
     assert conflict.person.username == "lead" and conflict.case is not None and conflict.case.member is not None
     assert f"'lead' stepped aside from the member of case #{conflict.case.pk}" in first
+    [look] = SecondLook.objects.all()
+    assert look.pending and look.decision.outcome == "no_breach" and look.decision.reviewer.username == "reviewer"
+    lead = "panel" if Conflict.objects.filter(member=look.case.member).exists() else "lead"
+    assert (
+        f"case #{look.case_id} was picked (ASSAY_SECOND_LOOK_SHARE=0.5) for a lead who took no part: log in as "
+        f"'{lead}' and open /review/second-looks/, or `ASSAY_ACTOR={lead} assay second-looks take {look.case_id}"
+    ) in first
 
     call_command("demo", "--no-serve", "--scale", "0.05")
     second = capsys.readouterr().out
@@ -75,6 +84,7 @@ def test_the_demo_runs_every_stage_and_a_second_run_changes_no_counts(tmp_path: 
     assert _counts() == counts
     assert "password:" not in second
     assert "0 imported" in second
+    assert "second looks: 1 waiting for a lead at /review/second-looks/" in second
     total, broken = verify_chain()
     assert broken is None and total > 0
 

@@ -1,4 +1,5 @@
-"""A reviewer signs in through the real UI with a password and the code their authenticator shows."""
+"""A reviewer signs in through the real UI with a password and the code their authenticator shows, each step audited
+(a mistyped password and a wrong code too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import PASSWORD
 from oversight import twofactor
+from oversight.models import AuditEvent
 
 
 @pytest.mark.browser
@@ -25,6 +27,9 @@ def test_a_reviewer_signs_in_with_password_and_authenticator_code(
 
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("a wrong guess")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
@@ -38,3 +43,11 @@ def test_a_reviewer_signs_in_with_password_and_authenticator_code(
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     expect(page.get_by_text("Signed in as rita")).to_be_visible()
+    steps = AuditEvent.objects.filter(action__startswith="auth.").order_by("seq")
+    assert [(e.action, e.data.get("reason"), e.data.get("ip_address")) for e in steps][1:] == [
+        ("auth.sign_in_failed", "wrong password", "127.0.0.1"),  # the browser's address, as axes sees it
+        ("auth.signed_in", None, "127.0.0.1"),
+        ("auth.second_factor_failed", "wrong or used code", None),
+        ("auth.second_factor_verified", None, None),
+    ]
+    assert "a wrong guess" not in str(list(AuditEvent.objects.values_list("data", flat=True)))
