@@ -120,21 +120,7 @@ def by_action() -> Value:
     people=True,
 )
 def data_rights() -> Value:
-    actions = [action for action, _ in DATA_RIGHTS]
-    rows = (
-        AuditEvent.objects.filter(action__in=actions)
-        .annotate(month=TruncMonth("at"))
-        .values("month", "action")
-        .annotate(n=Count("pk"))
-        .order_by("month")
-    )
-    by_month: dict[str, dict[str, int]] = {}
-    for row in rows:
-        by_month.setdefault(f"{row['month']:%Y-%m}", {})[row["action"]] = row["n"]
-    return Table(
-        ("Month", *(heading for _, heading in DATA_RIGHTS)),
-        tuple((month, *(counts.get(a, 0) for a in actions)) for month, counts in by_month.items()),
-    )
+    return _actions_by_month(DATA_RIGHTS)
 
 
 # Signing in, from the audit chain: (action, column heading). Events, not people: no cell is suppressed.
@@ -156,7 +142,14 @@ SIGN_INS = (
     order=60,
 )
 def sign_ins() -> Value:
-    actions = [action for action, _ in SIGN_INS]
+    return _actions_by_month(SIGN_INS)
+
+
+def _actions_by_month(columns: tuple[tuple[str, str], ...]) -> Table:
+    """A month per row and a column per (action, heading): how many of those events each month recorded.
+
+    For rare actions (the ``action, at`` index finds them), not for the whole chain (see :func:`by_month`)."""
+    actions = [action for action, _ in columns]
     rows = (
         AuditEvent.objects.filter(action__in=actions)
         .annotate(month=TruncMonth("at"))
@@ -168,6 +161,6 @@ def sign_ins() -> Value:
     for row in rows:
         by_month.setdefault(f"{row['month']:%Y-%m}", {})[row["action"]] = row["n"]
     return Table(
-        ("Month", *(heading for _, heading in SIGN_INS)),
+        ("Month", *(heading for _, heading in columns)),
         tuple((month, *(counts.get(a, 0) for a in actions)) for month, counts in by_month.items()),
     )

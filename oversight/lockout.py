@@ -1,8 +1,10 @@
 """The password step of signing in, in the audit chain: each failure, each success, lock-outs (django-axes).
 
 Every failed password step is one ``auth.sign_in_failed`` event (Django's ``user_login_failed``,
-received after axes has counted it): the username as typed (never the password), the address and
-browser as axes sees them, the failures counted so far and the limit, and why. A wrong password, an
+received after axes has counted it): the username as typed when it is someone's (never the password;
+a name that is nobody's may be a password typed into the wrong box, so only a keyed digest of it is
+kept, ``unknown_name``: repeated tries with it still show as one name), the address and browser as
+axes sees them, the failures counted so far and the limit, and why. A wrong password, an
 unknown username and an inactive user get the same answer on the page; the event says which.
 
 After ``ASSAY_LOGIN_FAILURE_LIMIT`` failures for one username from one address axes refuses that username
@@ -23,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from oversight.models import AuditEvent
 from oversight.services import record
@@ -42,6 +45,18 @@ def _person(username: str | None) -> dict[str, Any]:
     """The audit event's object: the user the username names, if it names one (anyone can type any name)."""
     pk = get_user_model().objects.filter(username=username).values_list("pk", flat=True).first() if username else None
     return {"object_type": "auth.user", "object_id": pk} if pk is not None else {}
+
+
+def _name(typed: str, person: dict[str, Any]) -> dict[str, str]:
+    """What the event keeps of the name typed: the username when it is someone's, else a keyed digest.
+
+    The append-only chain can never forget what it is given, and a name that is nobody's is often a
+    password typed into the wrong box. The digest (HMAC with the secret key) tells repeated tries with
+    the same name apart from others without keeping it.
+    """
+    if person or not typed:
+        return {"username": typed}
+    return {"unknown_name": salted_hmac("assay.audit.unknown-username", typed).hexdigest()[:16]}
 
 
 def _client(request: Any) -> dict[str, str]:
@@ -79,7 +94,7 @@ def record_failed_sign_in(sender: Any, credentials: dict[str, Any], request: Any
     typed = str(credentials.get(get_user_model().USERNAME_FIELD) or "")[:_TYPED_MAX]
     reason, person = _why(typed)
     failures = getattr(request, "axes_failures_since_start", None)  # None: axes is off and counts nothing
-    where: dict[str, Any] = {"username": typed, **_client(request), "failures": failures}
+    where: dict[str, Any] = {**_name(typed, person), **_client(request), "failures": failures}
     where["limit"] = _limit(request, credentials)
     record(SIGN_IN_FAILED, actor="anonymous", **person, **where, reason=reason)
 
@@ -103,18 +118,19 @@ def record_lockout(sender: Any, request: Any, username: str | None, ip_address: 
     """
     failures = getattr(request, "axes_failures_since_start", None)  # None: axes refused without counting
     limit = _limit(request, getattr(request, "axes_credentials", None))
-    where: dict[str, Any] = {"username": (username or "")[:_TYPED_MAX], "ip_address": ip_address or ""}
+    person = _person(username)
+    where: dict[str, Any] = {**_name((username or "")[:_TYPED_MAX], person), "ip_address": ip_address or ""}
     if failures is not None and failures == limit:
-        record(LOCKED_OUT, actor="anonymous", **_person(username), **where, failures=failures, limit=limit)
+        record(LOCKED_OUT, actor="anonymous", **person, **where, failures=failures, limit=limit)
         return
     since = timezone.now() - _cool_off(request)
     recent = AuditEvent.objects.filter(action=LOCKED_OUT, at__gte=since).filter(
-        data__username=where["username"], data__ip_address=where["ip_address"]
+        **{f"data__{key}": value for key, value in where.items()}
     )
     if recent.exists():
         return  # recorded within the cool-off already: refused, counted by axes, not recorded again
     refused: dict[str, Any] = {"still_locked_out": True, "failures": failures, "limit": limit}
-    record(LOCKED_OUT, actor="anonymous", **_person(username), **where, **refused)
+    record(LOCKED_OUT, actor="anonymous", **person, **where, **refused)
 
 
 def unlock(username: str, *, actor: Any = None) -> int:

@@ -24,12 +24,19 @@ def _count(data: Data) -> str:
     return f"failure {failures} of {limit} before lock-out" if limit else f"failure {failures}"
 
 
+def _typed(data: Data) -> str:
+    """The name tried: someone's username, or a name that is nobody's (kept only as a digest)."""
+    if "unknown_name" in data:
+        return f"a name that is nobody's (digest {data['unknown_name']})"
+    return repr(data.get("username"))
+
+
 def _sign_in_failed(actor: str, data: Data) -> str:
-    return f"sign-in failed for {data.get('username')!r} {_from(data)}: {data.get('reason')} ({_count(data)})"
+    return f"sign-in failed for {_typed(data)} {_from(data)}: {data.get('reason')} ({_count(data)})"
 
 
 def _locked_out(actor: str, data: Data) -> str:
-    who = f"{data.get('username')!r} {_from(data)}"
+    who = f"{_typed(data)} {_from(data)}"
     if data.get("still_locked_out"):
         return f"{who} still locked out: {data.get('failures')} failures counted, tries refused without an event each"
     return f"{who} locked out after {data.get('failures')} wrong passwords (limit {data.get('limit')})"

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     help = (
         "Work with the audit log: `assay audit verify` checks its hash chain end to end; `assay audit list` shows "
         "its events in plain words.\n\n"
-        "  assay audit list --kind auth.            sign-ins: failed passwords (username as typed, address,\n"
+        "  assay audit list --kind auth.            sign-ins: failed passwords (username, address,\n"
         "                                           failures so far of the limit), lock-outs, second factors\n"
         "  assay audit list --kind case. --since 2026-12-01 --limit 200\n"
         "Listing is itself recorded (oversight.audit_listed), as verifying is (oversight.chain_verified)."
