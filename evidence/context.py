@@ -257,8 +257,8 @@ def _wanted(children: Iterable[Post], summary: Summary, blocked: dict[int, str])
 
 def _refusal(source: Source) -> str:
     """Why ``source``'s posts' parents cannot be asked for, or ''."""
-    spec = registry.spec_for(source.connector)
-    if spec.file or source.platform == "file":
+    spec = registry.SPECS.get(source.connector)
+    if source.platform == "file" or (spec is not None and spec.file):
         return f"{source.name}: {FILE_SKIP}"
     if source.platform == "facebook":
         return f"{source.name}: {FACEBOOK_SKIP}"
