@@ -9,16 +9,19 @@ import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from evidence.collect import collect
 from evidence.connectors.base import canonical_sha256
 from evidence.connectors.recheck import BLUESKY_GONE
-from evidence.context import FILE_SKIP, fetch_context, gone, held
+from evidence.context import FILE_SKIP, fetch_context, gone, held, request_context
 from evidence.models import CollectionRun, Exchange, ParentLookup, Post, Source
 from evidence.services import import_posts
 from evidence.tests.fakes import mastodon
@@ -282,3 +285,22 @@ def test_mastodon_parents_named_by_instance_url_are_fetched_two_levels_up_and_fo
     above = found[named].parent_platform_id
     assert held("mastodon", [above])[above].platform_id == top["uri"]
     assert summary.fetched == 2 and summary.levels >= 2
+
+
+@pytest.mark.django_db(transaction=True)  # jobs are enqueued after commit, as in production
+def test_a_fetch_queued_for_the_worker_runs_there_and_not_in_the_request(x_source, clock):
+    fake, _ = x_source
+    reply = Post.objects.get(platform_id="2006812999999999999")  # the documented reply to A
+
+    assert request_context([reply], actor="lena", depth=2) == [reply.pk]
+
+    assert _lookups(fake) == [] and DBTaskResult.objects.filter(task_path__endswith="fetch_context_job").count() == 1
+    requested = AuditEvent.objects.get(action="context.requested")
+    assert (requested.actor, requested.data["post_ids"], requested.data["depth"]) == ("lena", [reply.pk], 2)
+    out = StringIO()
+    call_command("worker", "--batch", stdout=out)
+
+    run = CollectionRun.objects.get(connector="x_context")
+    assert (run.status, run.trigger, run.imported) == ("done", "ui", 2)
+    assert f"x-src: done [run {run.pk}]" in out.getvalue()
+    assert DBTaskResult.objects.get(task_path__endswith="fetch_context_job").status == "SUCCESSFUL"

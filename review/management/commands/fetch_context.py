@@ -67,7 +67,7 @@ def _selected(options: dict[str, Any]) -> list[int]:
     if options["open_cases"]:
         open_cases = Case.objects.exclude(state=State.CLOSED.value)
         ids.update(Post.objects.filter(hits__cases__in=open_cases).values_list("pk", flat=True))
-    for source in _chosen(options["source"]):
+    for source in _chosen(options["source"]) if options["source"] else []:  # none named is none, not all
         ids.update(posts_of_source(source))
     for post_id in options["post"]:
         if not Post.objects.filter(pk=post_id).exists():
