@@ -38,7 +38,7 @@ A = "2006812345678901234"  # the documented post that the documented reply and q
 ROOT = "2006812000000000001"  # what A itself replies to (made up here, so A is two levels down)
 MISSING = "2006800000000000000"  # deleted: lookup reports it not found
 HIDDEN = "2006812000000000002"  # by a protected account
-PROTECTED_USER = {"id": "1500000000000000009", "username": "geschuetzt", "name": "G", "protected": True}
+PROTECTED_USER: dict[str, Any] = {"id": "1500000000000000009", "username": "geschuetzt", "name": "G", "protected": True}
 
 
 @pytest.fixture
