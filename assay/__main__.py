@@ -27,6 +27,7 @@ COMMANDS: dict[str, _Sub] = {
     "collect": _Sub("evidence", "collect"),
     "worker": _Sub("evidence", "worker"),
     "recheck": _Sub("evidence", "recheck"),
+    "fetch-context": _Sub("review", "fetch_context"),
     "import-posts": _Sub("evidence", "import_posts"),
     "rederive": _Sub("evidence", "rederive"),
     "quarantine": _Sub("evidence", "quarantine"),

@@ -106,7 +106,7 @@ def _window(source: Source, now: datetime) -> tuple[datetime | None, datetime | 
     since = source.since
     if since is None and source.every_minutes:
         done = source.runs.filter(status=CollectionRun.Status.DONE, window_until__isnull=False)
-        last = done.exclude(connector__in=registry.RECHECK_SPECS).order_by("-pk").first()
+        last = done.exclude(connector__in=registry.NOT_COLLECTIONS).order_by("-pk").first()
         if last is not None and last.window_until is not None:
             since = last.window_until - OVERLAP
     until = source.until if source.until is not None else (None if registry.spec_for(source.connector).file else now)
@@ -122,8 +122,8 @@ def _claim(source: Source, trigger: str) -> tuple[CollectionRun, bool]:
         if not locked.enabled:
             raise SourceDisabled(f"{source.name} is disabled; enable it with `assay sources enable {source.name}`")
         purpose = purpose_in_force(locked)
-        # Rechecks are runs of the source too, but never what a collection resumes.
-        latest = locked.runs.exclude(connector__in=registry.RECHECK_SPECS).order_by("-pk").first()
+        # Rechecks and context fetches are runs of the source too, but never what a collection resumes.
+        latest = locked.runs.exclude(connector__in=registry.NOT_COLLECTIONS).order_by("-pk").first()
         if latest is not None and latest.status == CollectionRun.Status.RUNNING and not _abandoned(latest, now):
             raise SourceBusy(f"{source.name} is being collected by {latest.owner} (run {latest.pk})")
         Source.objects.filter(pk=source.pk).update(queued_at=None)

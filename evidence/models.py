@@ -271,3 +271,36 @@ class Quarantine(models.Model):
     @staticmethod
     def digest(raw: str) -> str:
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ParentLookup(models.Model):
+    """A parent post a context fetch asked its platform for, by the id its children name it with,
+    and what the platform answered: the post (now held), gone, or withheld by policy.
+
+    One row per (platform, asked id), so a parent is asked once: one the platform no longer shows
+    is not asked again, and the case page can say so. ``asked_id`` is the child's
+    ``parent_platform_id`` as stored; it differs from the post's own id only on Mastodon, where a
+    child may name its parent by the instance API URL while the post is keyed by its ``uri``.
+    """
+
+    class Outcome(models.TextChoices):
+        FETCHED = "fetched"  # the platform returned it: ``post`` is it
+        GONE = "gone"  # deleted, or no longer visible (protected, suspended, taken down)
+        WITHHELD = "withheld"  # returned, but not collected by policy (protected, noindex, logged-out opt-out)
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    asked_id = models.CharField(max_length=500, help_text="the parent's id as its children name it")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=300, blank=True, help_text="the platform's word for gone or withheld")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, null=True, blank=True, related_name="asked_as")
+    run = models.ForeignKey(CollectionRun, on_delete=models.PROTECT, related_name="parent_lookups")
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="the answer"
+    )
+    asked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "asked_id"], name="parentlookup_unique_asked")]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.asked_id} {self.outcome}"

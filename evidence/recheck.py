@@ -104,7 +104,7 @@ def _collection_to_resume(source: Source, latest: CollectionRun | None, now: dat
     Collection resumes only its source's latest run, so a recheck run after it would make the
     collection start over (and, on X, pay for the posts again).
     """
-    if latest is None or latest.connector in RECHECKERS or not latest.cursor:
+    if latest is None or latest.connector in registry.NOT_COLLECTIONS or not latest.cursor:
         return False
     if latest.status == CollectionRun.Status.RUNNING:
         return _abandoned(latest, now)

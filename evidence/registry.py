@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from evidence.connectors import bluesky, facebook, files, jetstream, mastodon, x, x_stream, x_timeline
+from evidence.connectors import context as contexts
 from evidence.connectors import recheck as rechecks
 from evidence.connectors import x_compliance as compliance
 from evidence.connectors.base import AccountRecord
@@ -343,9 +344,34 @@ _CLASSES.update(x_compliance=compliance.XCompliance, x_lookup=compliance.XLookup
                 facebook_recheck=rechecks.FacebookRecheck)  # fmt: skip
 
 
+# Context fetches (evidence/context.py, `assay fetch-context`) ask for the posts collected posts
+# answered, through the recheck lookups under their own names; not connectors a source can name either.
+
+
+def _not_a_source_context(source: Any, credential: str, options: ClientOptions | None) -> Connector:
+    raise ConfigError(f"{source.connector} fetches conversation context (`assay fetch-context`); not a source's")
+
+
+CONTEXT_SPECS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec("x_context", "x", "x", _not_a_source_context, derive=_derive_x_lookup),
+        Spec("bluesky_context", "bluesky", "bluesky", _not_a_source_context, derive=_derive_bluesky_recheck),
+        Spec("mastodon_context", "mastodon", "mastodon", _not_a_source_context, derive=_derive_mastodon_recheck),
+    )
+}
+_CLASSES.update(x_context=contexts.XContext, bluesky_context=contexts.BlueskyContext,
+                mastodon_context=contexts.MastodonContext)  # fmt: skip
+
+# Runs of a source that are not its collection: a collection never resumes or windows from them.
+NOT_COLLECTIONS = frozenset(RECHECK_SPECS) | frozenset(CONTEXT_SPECS)
+
+
 def spec_for(connector: str) -> Spec:
     try:
-        return SPECS[connector] if connector in SPECS else RECHECK_SPECS[connector]
+        if connector in SPECS:
+            return SPECS[connector]
+        return RECHECK_SPECS[connector] if connector in RECHECK_SPECS else CONTEXT_SPECS[connector]
     except KeyError:
         raise ConfigError(f"unknown connector {connector!r}; choose one of {', '.join(SPECS)}") from None
 

@@ -44,3 +44,14 @@ def recheck_source(source_id: int, trigger: str = "worker") -> dict[str, Any]:
     run = outcome.run
     return {"source": source_id, "run": run.pk, "status": run.status, "deleted": run.deleted,
             "reappeared": outcome.reappeared[:100], "error": run.error}  # fmt: skip
+
+
+@task()
+def fetch_context_job(post_ids: list[int], depth: int = 3, trigger: str = "ui") -> dict[str, Any]:
+    """Fetch the conversation context of these posts (``evidence.context.fetch_context``); the
+    outcome is on the context runs, the parent lookups and the audit trail, and returned here."""
+    from evidence.context import fetch_context
+
+    summary = fetch_context(post_ids, depth=depth, trigger=trigger)
+    return {"posts": len(post_ids), "runs": [r.pk for r in summary.runs], **summary.counts(),
+            "stopped": summary.stopped}  # fmt: skip

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evidence.collect import purpose_refusal, request_collection
 from evidence.models import CollectionRun, Source
-from evidence.registry import RECHECK_SPECS
+from evidence.registry import NOT_COLLECTIONS, RECHECK_SPECS
 from oversight.roles import SOURCE_ROLES, Role, request_roles
 from oversight.services import record as audit
 
@@ -52,7 +52,7 @@ def _with_last_runs(sources: QuerySet[Source]) -> list[Row]:
     """Each source with its latest collection and its latest recheck, in two queries whatever the
     number of sources."""
     runs_of = CollectionRun.objects.filter(source=OuterRef("pk")).order_by("-pk")
-    collected = runs_of.exclude(connector__in=RECHECK_SPECS).values("pk")[:1]
+    collected = runs_of.exclude(connector__in=NOT_COLLECTIONS).values("pk")[:1]
     rechecked = runs_of.filter(connector__in=RECHECK_SPECS).values("pk")[:1]
     rows = list(sources.annotate(last_run_id=Subquery(collected), last_recheck_id=Subquery(rechecked)).order_by("name"))
     runs = CollectionRun.objects.in_bulk([i for s in rows for i in (s.last_run_id, s.last_recheck_id) if i])

@@ -38,14 +38,17 @@ NAMERS: dict[str, Namer] = {
     "x_timeline": x.accounts_named,
     "x_lookup": x.accounts_named,
     "x_compliance": x.accounts_named,
+    "x_context": x.accounts_named,
     # Bluesky searchPosts / getPosts responses, Jetstream batches (NDJSON frames)
     "bluesky_search": bluesky.accounts_named,
     "bluesky_recheck": bluesky.accounts_named,
+    "bluesky_context": bluesky.accounts_named,
     "bluesky_jetstream": bluesky.accounts_named,
     # Mastodon statuses, from the instance the exchange's URL names
     "mastodon_hashtag": mastodon.accounts_named,
     "mastodon_search": mastodon.accounts_named,
     "mastodon_recheck": mastodon.accounts_named,
+    "mastodon_context": mastodon.accounts_named,
     # Facebook Graph API
     "facebook_page": facebook.accounts_named,
     "facebook_recheck": facebook.accounts_named,
@@ -65,14 +68,17 @@ ITEM_NAMERS: dict[str, ItemNamer] = {
     "x_timeline": x.accounts_in_post,
     "x_lookup": x.accounts_in_post,
     "x_compliance": x.accounts_in_post,
+    "x_context": x.accounts_in_post,
     # a post view; a Jetstream commit frame
     "bluesky_search": bluesky.accounts_in_post,
     "bluesky_recheck": bluesky.accounts_in_post,
+    "bluesky_context": bluesky.accounts_in_post,
     "bluesky_jetstream": bluesky.accounts_in_post,
     # a Status entity
     "mastodon_hashtag": mastodon.accounts_in_status,
     "mastodon_search": mastodon.accounts_in_status,
     "mastodon_recheck": mastodon.accounts_in_status,
+    "mastodon_context": mastodon.accounts_in_status,
     # a Graph API post or comment
     "facebook_page": facebook.accounts_in_item,
     "facebook_recheck": facebook.accounts_in_item,

@@ -164,6 +164,6 @@ def test_an_unknown_connector_or_shape_cannot_be_told() -> None:
     assert named("zeeschuimer_ndjson", {"video": "tiktok"}) is None
 
 
-@pytest.mark.parametrize("name", sorted({*registry.SPECS, *registry.RECHECK_SPECS} - {"csv"}))
+@pytest.mark.parametrize("name", sorted({*registry.SPECS, *registry.RECHECK_SPECS, *registry.CONTEXT_SPECS} - {"csv"}))
 def test_every_connector_that_stores_posts_has_an_item_reader(name: str) -> None:
     assert name in ITEM_NAMERS

@@ -289,7 +289,7 @@ def test_an_unknown_connector_or_an_unreadable_body_cannot_be_told() -> None:
     assert accounts_named("x_search", b"") == frozenset()
 
 
-@pytest.mark.parametrize("name", sorted({*registry.SPECS, *registry.RECHECK_SPECS} - {"csv"}))
+@pytest.mark.parametrize("name", sorted({*registry.SPECS, *registry.RECHECK_SPECS, *registry.CONTEXT_SPECS} - {"csv"}))
 def test_every_connector_that_stores_pages_has_a_reader(name: str) -> None:
     assert name in NAMERS
 

@@ -31,6 +31,7 @@ class MastodonFake(FakeServer):
         super().__init__(clock)
         self.require_auth = require_auth
         self.deleted: set[str] = set()
+        self.elsewhere: list[Any] = []  # statuses served by id that no timeline or search shows
         documented = fixture("mastodon", "timeline_tag_page1")["response"]["body"]
         max_post, erika_reply = copy.deepcopy(documented)
         max_post["id"] = snowflake(datetime(2026, 1, 1, 8, 41, 12, tzinfo=UTC))
@@ -71,7 +72,7 @@ class MastodonFake(FakeServer):
             return self._search(params) if authorised else fixture_reply("mastodon", "error_401_invalid_token")
         if path.startswith(STATUSES):
             status_id = path.rsplit("/", 1)[1]
-            found = [s for s in self.corpus if isinstance(s, dict) and s.get("id") == status_id]
+            found = [s for s in [*self.corpus, *self.elsewhere] if isinstance(s, dict) and s.get("id") == status_id]
             if not found or status_id in self.deleted:
                 return fixture_reply("mastodon", "error_404_deleted_status")
             return Reply.json(200, found[0], self._limits())

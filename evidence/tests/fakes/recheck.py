@@ -26,6 +26,7 @@ class BlueskyRecheckFake(MethodAware, BlueskyFake):
     def __init__(self, n: int = 30, clock: FakeClock | None = None) -> None:
         super().__init__(n=n, clock=clock)
         self.deleted: set[str] = set()
+        self.elsewhere: list[Any] = []  # posts getPosts returns that search does not match
 
     def route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         if path != GET_POSTS:
@@ -35,7 +36,7 @@ class BlueskyRecheckFake(MethodAware, BlueskyFake):
         uris = [v for k, v in parse_qsl(headers.get(":query", "")) if k == "uris"]
         if not uris or len(uris) > 25:
             return Reply.json(400, {"error": "InvalidRequest", "message": "uris must have 1 to 25 items"})
-        by_uri = {p["uri"]: p for p in self.corpus if isinstance(p, dict) and "uri" in p}
+        by_uri = {p["uri"]: p for p in [*self.corpus, *self.elsewhere] if isinstance(p, dict) and "uri" in p}
         posts = [by_uri[u] for u in uris if u in by_uri and u not in self.deleted]
         return Reply.json(200, {"posts": posts}, self._limits(remaining=2900))
 

@@ -75,13 +75,15 @@ def _handler_for(server: MethodAware) -> type[BaseHTTPRequestHandler]:
 
 class XRecheckFake(MethodAware, XFake):
     """X search (from XFake), lookup, and compliance jobs. ``gone`` maps post ids to the reason X
-    gives for them (``deleted``, ``protected``, ``suspended``, ...)."""
+    gives for them (``deleted``, ``protected``, ``suspended``, ...); ``elsewhere`` holds posts that
+    lookup returns and search does not (the posts a search's replies answered)."""
 
     def __init__(
         self, n: int = 25, clock: FakeClock | None = None, polls_to_complete: int = 3, job_delay: float = 0.0
     ) -> None:
         super().__init__(n=n, clock=clock)
         self.gone: dict[str, str] = {}
+        self.elsewhere: list[dict[str, Any]] = []  # posts lookup returns that search does not match
         self.jobs: dict[str, dict[str, Any]] = {}
         self.polls_to_complete = polls_to_complete
         self.end_jobs_with = ""  # "failed" or "expired": jobs end so instead of completing
@@ -157,7 +159,7 @@ class XRecheckFake(MethodAware, XFake):
         if not asked or len(asked) > 100:
             return Reply.json(400, {"errors": [{"message": "ids: 1 to 100 ids"}], "title": "Invalid Request"})
         errors_doc = fixture("x", "lookup_partial_errors_200")["response"]["body"]["errors"]
-        found = {t["id"]: t for t in self.corpus if isinstance(t, dict) and "id" in t}
+        found = {t["id"]: t for t in [*self.corpus, *self.elsewhere] if isinstance(t, dict) and "id" in t}
         data = [found[i] for i in asked if i in found and i not in self.gone]
         body = self._page(data)
         errors = []
