@@ -18,14 +18,15 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from criteria import parallel
 from criteria.matcher import Matcher, PostView, compile_rules
 from criteria.models import Hit, Rule, RuleSet
 from criteria.query import QueryError, lint
-from evidence.models import Post
+from evidence.context import CONNECTORS as CONTEXT_CONNECTORS
+from evidence.models import CollectionRun, Post
 from oversight.services import record as audit
 
 BATCH_SIZE = 5000
@@ -125,9 +126,19 @@ def matcher_engine() -> str:
         raise RuleSetError(str(exc)) from None
 
 
+def scannable_posts() -> QuerySet[Post]:
+    """The posts rules run over: not deleted, and not fetched as context.
+
+    A post fetched because a collected post answered it (:mod:`evidence.context`) is there for the
+    reviewer to read the exchange; nobody searched for it, so its author is not put under review by it.
+    """
+    context_runs = CollectionRun.objects.filter(connector__in=CONTEXT_CONNECTORS.values()).values("pk")
+    return Post.objects.filter(deleted_at__isnull=True).exclude(run_id__in=context_runs)
+
+
 def _pending_rows(mark: int, batch_size: int) -> list[parallel.PostRow]:
     fields = ("pk", "text", "lang", "kind", "created_at", "account__handle")
-    rows = Post.objects.filter(pk__gt=mark, deleted_at__isnull=True).order_by("pk").values_list(*fields)
+    rows = scannable_posts().filter(pk__gt=mark).order_by("pk").values_list(*fields)
     return [(pk, text, lang, kind, at, handle or "") for pk, text, lang, kind, at, handle in rows[:batch_size]]
 
 
@@ -173,7 +184,7 @@ def approved_rulesets() -> int:
 def pending_posts() -> int:
     """How many posts the approved rule sets have yet to scan (for progress bars)."""
     marks = RuleSet.objects.filter(status=RuleSet.Status.APPROVED).values_list("scanned_through", flat=True)
-    return sum(Post.objects.filter(pk__gt=m, deleted_at__isnull=True).count() for m in marks)
+    return sum(scannable_posts().filter(pk__gt=m).count() for m in marks)
 
 
 def run_rules(
@@ -408,7 +419,7 @@ def preview_query(
     """
     matcher = compile_rules([("preview", query)], engine=matcher_engine())
     fields = ("pk", "text", "lang", "kind", "created_at", "url", "platform", "account__handle")
-    rows = list(Post.objects.filter(deleted_at__isnull=True).order_by("-pk").values(*fields)[:limit])
+    rows = list(scannable_posts().order_by("-pk").values(*fields)[:limit])
     found: list[PreviewExample] = []
     hits = 0
     views = [PostView(r["text"], r["lang"], r["account__handle"] or "", r["kind"], r["created_at"]) for r in rows]

@@ -124,15 +124,18 @@ def held(platform: str, parent_ids: Iterable[str]) -> dict[str, Post]:
 
     A Post of ``platform`` with that id, else the post a context fetch got when it asked for that
     id (on Mastodon a child may name its parent by the instance API URL, the post is keyed by its
-    ``uri``). Ids not held are absent. Two queries per 500 ids at most.
+    ``uri``). Ids not held are absent. Two queries per 500 ids at most (the posts' accounts come with them).
     """
     found: dict[str, Post] = {}
     for chunk in _chunks(parent_ids):
-        found.update((p.platform_id, p) for p in Post.objects.filter(platform=platform, platform_id__in=chunk))
+        posts = Post.objects.filter(platform=platform, platform_id__in=chunk).select_related("account")
+        found.update((p.platform_id, p) for p in posts)
         missing = [i for i in chunk if i not in found]
         if missing:
             lookups = ParentLookup.objects.filter(platform=platform, asked_id__in=missing, post__isnull=False)
-            found.update((lk.asked_id, lk.post) for lk in lookups.select_related("post") if lk.post is not None)
+            found.update(
+                (lk.asked_id, lk.post) for lk in lookups.select_related("post__account") if lk.post is not None
+            )
     return found
 
 

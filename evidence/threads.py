@@ -2,9 +2,11 @@
 
 A reviewer judging "You'll pay for this" has to see what it answered. Collected posts name their
 parent (``Post.parent_platform_id``, in the same form as the parent's own ``platform_id``), but the
-parent is held only when a collection or a context fetch brought it in. :func:`ancestors` walks up
-from each post as far as we hold the thread (one query per level for all the posts asked about) and
-says where it stops: at the top of the conversation, at a post we do not hold, or at the depth asked.
+parent is held only when a collection or a context fetch (:mod:`evidence.context`) brought it in.
+:func:`ancestors` walks up from each post as far as we hold the thread (a query or two per level and
+platform for all the posts asked about) and says where it stops: at the top of the conversation, at a
+post we do not hold (and whether a context fetch found the platform no longer shows it), or at the
+depth asked.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from django.db.models import Q
-
-from evidence.models import Post
+from evidence import context
+from evidence.models import ParentLookup, Post
 
 DEPTH = 3  # a reply, what it replied to, and that one's parent: enough to read the exchange
 
@@ -35,6 +36,7 @@ class Ancestor:
     platform: str
     platform_id: str  # as the child names it
     post: Post | None  # None: not collected
+    unavailable: ParentLookup | None = None  # not held, and a context fetch found the platform no longer shows it
 
     @property
     def platform_url(self) -> str:
@@ -91,25 +93,32 @@ def ancestors(posts: Iterable[Post], depth: int = DEPTH) -> dict[int, Thread]:
             wanted[origin] = (parent[0], post.platform, parent[1])
         if not wanted:
             break
-        held = _held({(platform, pid) for _, platform, pid in wanted.values()})
+        held, unavailable = _held({(platform, pid) for _, platform, pid in wanted.values()})
         frontier = {}
         for origin, (relation, platform, pid) in wanted.items():
             found = held.get((platform, pid))
-            chains[origin].append(Ancestor(relation, platform, pid, found))
+            chains[origin].append(Ancestor(relation, platform, pid, found, unavailable.get((platform, pid))))
             seen[origin].add((platform, pid))
             if found is not None:
                 frontier[origin] = found
     return {pk: Thread(tuple(chain), pk in truncated) for pk, chain in chains.items()}
 
 
-def _held(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Post]:
+def _held(
+    keys: set[tuple[str, str]],
+) -> tuple[dict[tuple[str, str], Post], dict[tuple[str, str], ParentLookup]]:
+    """The posts held for these (platform, id as a child names it), and those a context fetch found gone."""
     by_platform: dict[str, list[str]] = {}
     for platform, pid in keys:
         by_platform.setdefault(platform, []).append(pid)
-    query = Q()
-    for platform, ids in by_platform.items():
-        query |= Q(platform=platform, platform_id__in=ids)
-    return {(p.platform, p.platform_id): p for p in Post.objects.filter(query).select_related("account")}
+    held: dict[tuple[str, str], Post] = {}
+    unavailable: dict[tuple[str, str], ParentLookup] = {}
+    for platform, ids in sorted(by_platform.items()):
+        held.update(((platform, pid), post) for pid, post in context.held(platform, ids).items())
+        missing = [pid for pid in ids if (platform, pid) not in held]
+        if missing:
+            unavailable.update(((platform, pid), lk) for pid, lk in context.gone(platform, missing).items())
+    return held, unavailable
 
 
 def platform_url(platform: str, platform_id: str) -> str:

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("case/<int:case_id>/conflict/", views.declare_conflict, name="review-conflict"),
     path("case/<int:case_id>/link/<int:link_id>/", views.resolve_link, name="review-link"),
     path("case/<int:case_id>/second-look/", views.take_second_look, name="review-second-look"),
+    path("case/<int:case_id>/context/", views.fetch_context, name="review-fetch-context"),
     path("second-looks/", views.list_second_looks, name="review-second-looks"),
     path("case/<int:case_id>/evidence-pack/", views.build_evidence_pack, name="review-evidence-pack"),
     path("notices/", notice_views.list_notices, name="review-notices"),

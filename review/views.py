@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from criteria.models import Hit
+from evidence import context
 from evidence.highlight import highlight
 from evidence.models import Account, Post
 from evidence.threads import Thread, ancestors
@@ -342,6 +343,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "reviewers": [p for p in _assignable_users() if p.pk not in conflicted] if roles & _SEE_ALL else [],
         "conflicts": conflicts if roles & _SEE_ALL else [],
         "can_declare_conflict": case.state != State.CLOSED and request.user.pk not in conflicted,
+        "can_fetch_context": case.state != State.CLOSED and any(_fetchable(item.thread) for item in evidence),
         "conflict_form": forms.get("conflict_form") or ConflictForm(initial=initial),
         "can_resolve_links": case.state != State.CLOSED
         and case.member_id is None
@@ -541,6 +543,33 @@ def list_second_looks(request: HttpRequest) -> HttpResponse:
         "share": settings.SECOND_LOOK_SHARE,
     }
     return render(request, "review/second_looks.html", context)
+
+
+@login_required
+@require_POST
+def fetch_context(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Ask the platforms for the posts the case's posts answer that assay does not hold (queued for the worker)."""
+    case = _get_case_for_user(request, case_id)
+    if case.state == State.CLOSED:
+        messages.error(request, "The case is closed: its conversation is no longer fetched.")
+        return _back_to_case(case)
+    posts = [item.post for item in _evidence(case) if _fetchable(item.thread)]
+    if not posts:
+        messages.info(request, "Nothing to fetch: each post's conversation is held, or the platform no longer has it.")
+        return _back_to_case(case)
+    context.request_context(posts, actor=request.user)
+    messages.success(
+        request,
+        f"Asked a worker to fetch the conversation above {len(posts)} post(s) from the platforms "
+        "(public posts, by id). Reload this page in a minute.",
+    )
+    return _back_to_case(case)
+
+
+def _fetchable(thread: Thread | None) -> bool:
+    """The thread stops at a post not held, on a platform assay can ask, that nobody found gone yet."""
+    missing = thread.missing if thread is not None else None
+    return missing is not None and missing.unavailable is None and missing.platform in context.CONNECTORS
 
 
 @login_required

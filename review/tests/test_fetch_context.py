@@ -127,3 +127,74 @@ def test_the_help_says_it_only_asks_for_public_posts_by_id(capsys):
         call_command("fetch_context", "--help")
     said = " ".join(capsys.readouterr().out.split())
     assert "asks each platform only for public posts, by id" in said and "--open-cases" in said
+
+
+def test_the_case_page_offers_the_fetch_queues_it_and_then_shows_the_conversation(
+    world, fake, clock, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+    from django_tasks_db.models import DBTaskResult
+
+    from oversight.models import AuditEvent
+    from review.tests.world import login
+
+    case, gone_case = _case(world, REPLY), _case(world, _reply_to(MISSING))
+    page = reverse("review-case", args=[case.pk])
+    login(client, "lena")
+
+    before = client.get(page).text
+    assert "This post is in reply to a post assay has not collected" in before
+    assert "Fetch the conversation" in before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("review-fetch-context", args=[case.pk]))
+
+    assert response.status_code == 302
+    assert DBTaskResult.objects.filter(task_path__endswith="fetch_context_job").count() == 1  # for the worker
+    assert AuditEvent.objects.filter(action="context.requested", actor="lena").exists()
+    assert not _asked(fake)  # nothing asked during the request
+
+    _run(clock, "--case", str(case.pk), "--case", str(gone_case.pk))  # what the worker's job does
+    after = client.get(page).text
+
+    assert Post.objects.get(platform="x", platform_id=A).text.split()[0] in after
+    assert "Die Wurzel des Gesprächs" in after and "Fetch the conversation" not in after
+    gone_page = client.get(reverse("review-case", args=[gone_case.pk])).text
+    assert "the platform no longer showed it" in gone_page and "Fetch the conversation" not in gone_page
+
+
+def _reply_to(parent: str) -> str:
+    return Post.objects.get(platform="x", parent_platform_id=parent).platform_id
+
+
+def test_a_closed_case_offers_no_fetch_and_refuses_one(world, fake, clock, client, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+    from django_tasks_db.models import DBTaskResult
+
+    from review.tests.world import login
+
+    case = _case(world, REPLY, state="closed")
+    login(client, "lena")
+
+    assert "Fetch the conversation" not in client.get(reverse("review-case", args=[case.pk])).text
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("review-fetch-context", args=[case.pk]))
+
+    assert not DBTaskResult.objects.exists()
+
+
+def test_rules_never_run_over_posts_fetched_as_context(world, fake, clock):
+    from criteria.models import Rule
+    from criteria.services import run_rules
+
+    _run(clock, "--case", str(_case(world, REPLY).pk))
+    context_posts = set(Post.objects.filter(run__connector="x_context").values_list("pk", flat=True))
+    assert len(context_posts) == 2
+    # A rule that matches the fetched root ("Die Wurzel des Gesprächs") and nothing the search collected.
+    Rule.objects.create(ruleset=world.ruleset, code="ROOT-1", title="t", query='"Wurzel"', clause="c", severity=1)
+    world.ruleset.scanned_through = 0
+    world.ruleset.save(update_fields=["scanned_through"])
+
+    run_rules()
+
+    assert not Hit.objects.filter(post_id__in=context_posts).exists()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0005_purpose'),
+        ('evidence', '0006_parent_lookup'),
     ]
 
     operations = [
