@@ -9,7 +9,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from evidence.models import Account, CollectionRun, Platform, Post, Quarantine, Source
-from evidence.registry import RECHECK_SPECS
+from evidence.registry import CONTEXT_SPECS, RECHECK_SPECS
 from oversight.figures import Table, Value, figure
 from oversight.lawful_basis import LAWFUL_BASES
 
@@ -42,18 +42,21 @@ def sources() -> Value:
     "evidence.runs_by_month",
     section="collection",
     label="Collection runs by month",
-    help="Each time a source was collected or rechecked for deletions, and what the runs brought in: "
-    "posts imported, records quarantined as malformed, and posts the platform reported deleted.",
+    help="Each time a source was collected, rechecked for deletions, or asked for the posts collected posts "
+    "answered (conversation context), and what the runs brought in: posts imported, records quarantined as "
+    "malformed, and posts the platform reported deleted.",
     order=20,
 )
 def runs_by_month() -> Value:
     recheck = Q(connector__in=list(RECHECK_SPECS))
+    context = Q(connector__in=list(CONTEXT_SPECS))
     rows = (
         CollectionRun.objects.annotate(month=TruncMonth("started_at"))
         .values("month")
         .annotate(
-            collections=Count("pk", filter=~recheck),
+            collections=Count("pk", filter=~recheck & ~context),
             rechecks=Count("pk", filter=recheck),
+            contexts=Count("pk", filter=context),
             failed=Count("pk", filter=Q(status__in=[CollectionRun.Status.STOPPED, CollectionRun.Status.FAILED])),
             imported=Sum("imported"),
             quarantined=Sum("quarantined"),
@@ -62,12 +65,22 @@ def runs_by_month() -> Value:
         .order_by("month")
     )
     return Table(
-        ("Month", "Collections", "Rechecks", "Stopped or failed", "Posts imported", "Quarantined", "Deletions found"),
+        (
+            "Month",
+            "Collections",
+            "Rechecks",
+            "Context fetches",
+            "Stopped or failed",
+            "Posts imported",
+            "Quarantined",
+            "Deletions found",
+        ),
         tuple(
             (
                 f"{r['month']:%Y-%m}",
                 r["collections"],
                 r["rechecks"],
+                r["contexts"],
                 r["failed"],
                 r["imported"] or 0,
                 r["quarantined"] or 0,

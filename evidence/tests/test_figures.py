@@ -35,6 +35,7 @@ def collected() -> None:
         source=masto, connector="mastodon_search", started_at=_at(11, 3), imported=7, **{**run, "status": "failed"}
     )
     CollectionRun.objects.create(source=x, connector="x_compliance", started_at=_at(11, 20), deleted=1, **run)
+    CollectionRun.objects.create(source=x, connector="x_context", started_at=_at(11, 21), imported=2, **run)
     accounts = [
         Account.objects.create(
             platform=p, platform_id=f"{p}-{i}", handle=f"h{i}", first_seen=_at(10, 2), last_seen=_at(10, 2)
@@ -61,10 +62,10 @@ def test_sources_by_platform(collected):
     assert _value("evidence.sources").rows == (("Mastodon", 1, 1), ("X", 2, 1))
 
 
-def test_runs_by_month_separate_collections_from_rechecks(collected):
+def test_runs_by_month_separate_collections_from_rechecks_and_context_fetches(collected):
     assert _value("evidence.runs_by_month").rows == (
-        ("2026-10", 1, 0, 0, 40, 2, 0),
-        ("2026-11", 1, 1, 1, 7, 0, 1),
+        ("2026-10", 1, 0, 0, 0, 40, 2, 0),
+        ("2026-11", 1, 1, 1, 1, 9, 0, 1),
     )
 
 
