@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="reuse the organisation in this data directory")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
-        "--audit-events", type=int, default=100_000, help="events appended to the audit chain before verifying it"
+        "--audit-events", type=int, default=20_000, help="events appended to the audit chain before verifying it"
     )
     args = parser.parse_args()
 
@@ -152,13 +152,18 @@ def main() -> None:
     from oversight.models import AuditEvent
     from oversight.services import record
 
+    # Each event in its own transaction, as a page view or a command step records it. (Many thousands in
+    # one transaction slow down on PostgreSQL: every event updates the chain's head row, and a row
+    # updated again and again in one transaction leaves a chain of versions each lookup walks.)
     started = time.perf_counter()
-    with transaction.atomic(), acting_as("bench"):
+    with acting_as("bench"):
         for i in range(args.audit_events):
-            record("bench.event", object_type="bench", object_id=i, n=i)
+            with transaction.atomic():
+                record("bench.event", object_type="bench", object_id=i, n=i)
     seconds = time.perf_counter() - started
     rate = args.audit_events / seconds if seconds else 0.0
-    print(f"{'audit events appended (one transaction)':<44} {args.audit_events:>9,} in {seconds:.1f} s ({rate:,.0f}/s)")
+    label = "audit events appended (a transaction each)"
+    print(f"{label:<44} {args.audit_events:>9,} in {seconds:.1f} s ({rate:,.0f}/s)")
 
     def verify() -> None:
         _, broken = verify_chain()
