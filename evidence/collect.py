@@ -295,15 +295,36 @@ def _finished(ctx: _Context) -> None:
 
 
 def _stop(ctx: _Context, action: str, message: str, stop: CollectionStopped | None, status: str = "stopped") -> None:
-    """End the run with the platform's reason; the stopping exchange is kept as evidence too."""
-    run, now = ctx.run, timezone.now()
+    stop_run(ctx.run, action, message, stop, event="collection.run_stopped", status=status)
+
+
+def stop_run(
+    run: CollectionRun,
+    action: str,
+    message: str,
+    stop: CollectionStopped | None,
+    *,
+    event: str,
+    status: str = "stopped",
+    clear_cursor: bool = False,
+) -> None:
+    """End a run (collection, recheck or context fetch) with the platform's reason, audited as ``event``.
+
+    The stopping exchange is kept as evidence too; the cursor stays (the next run resumes) unless
+    ``clear_cursor``.
+    """
+    now = timezone.now()
     with transaction.atomic():
+        fields = ["status", "stop_action", "error", "finished_at", "resume_after", "exchanges"]
         if stop is not None and stop.exchange is not None:
             _save_exchange(run, stop.exchange, Exchange.Role.STOP)
         run.status, run.stop_action, run.error, run.finished_at = status, action, message[:2000], now
         run.resume_after = now + timedelta(seconds=stop.resume_after) if stop and stop.resume_after else None
-        run.save(update_fields=["status", "stop_action", "error", "finished_at", "resume_after", "exchanges"])
-        audit("collection.run_stopped", obj=run, source=ctx.source.name, stop_action=action, message=message[:500])
+        if clear_cursor:
+            run.cursor = {}
+            fields.append("cursor")
+        run.save(update_fields=fields)
+        audit(event, obj=run, source=run.source.name, stop_action=action, message=message[:500])
 
 
 def _schedule_next(ctx: _Context) -> None:

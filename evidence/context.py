@@ -35,7 +35,6 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -52,6 +51,7 @@ from evidence.collect import (
     _owner,
     _spent_this_month,
     purpose_in_force,
+    stop_run,
 )
 from evidence.connectors.context import BlueskyContext, MastodonContext, XContext, mastodon_status_id
 from evidence.connectors.errors import Action
@@ -59,7 +59,7 @@ from evidence.connectors.http import ClientOptions, CollectionStopped
 from evidence.connectors.page import Page
 from evidence.models import CollectionRun, Exchange, ParentLookup, Post, Source
 from evidence.recheck import _bluesky_appview, _collection_to_resume
-from evidence.services import _save_exchange, store_page
+from evidence.services import store_page
 from oversight.services import record as audit
 
 CONNECTORS = {"x": "x_context", "bluesky": "bluesky_context", "mastodon": "mastodon_context"}
@@ -460,14 +460,7 @@ def _stop(
 ) -> None:
     """End the source's run with the platform's reason (the stopping answer kept as evidence); its
     cursor stays, so the next fetch resumes this run."""
-    now = timezone.now()
-    with transaction.atomic():
-        if stop is not None and stop.exchange is not None:
-            _save_exchange(run, stop.exchange, Exchange.Role.STOP)
-        run.status, run.stop_action, run.error, run.finished_at = status, action, message[:2000], now
-        run.resume_after = now + timedelta(seconds=stop.resume_after) if stop and stop.resume_after else None
-        run.save(update_fields=["status", "stop_action", "error", "finished_at", "resume_after", "exchanges"])
-        audit("context.run_stopped", obj=run, source=run.source.name, stop_action=action, message=message[:500])
+    stop_run(run, action, message, stop, event="context.run_stopped", status=status)
     when = f"; resumes after {run.resume_after:%Y-%m-%d %H:%M} UTC" if run.resume_after else ""
     summary.stopped.append(f"{run.source.name} ({run.connector}, run {run.pk}): {message}{when}")
     blocked[run.source_id] = f"{run.source.name}: stopped ({action or 'error'}); not asked further this time"

@@ -28,14 +28,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence import registry
-from evidence.collect import SourceBusy, SourceDisabled, _abandoned, _client_options, _owner
+from evidence.collect import SourceBusy, SourceDisabled, _abandoned, _client_options, _owner, stop_run
 from evidence.connectors.errors import Action
 from evidence.connectors.http import ClientOptions, CollectionStopped
 from evidence.connectors.page import Page
 from evidence.connectors.recheck import BlueskyRecheck, FacebookRecheck, MastodonRecheck
 from evidence.connectors.x_compliance import JobEnded, XCompliance, XLookup
-from evidence.models import CollectionRun, Exchange, Post, Source
-from evidence.services import _save_exchange, store_page
+from evidence.models import CollectionRun, Post, Source
+from evidence.services import store_page
 from oversight.services import record as audit
 
 X_LOOKUP_MAX = 100  # up to this many posts, X is asked by lookup (one request); more: a compliance job
@@ -364,18 +364,7 @@ def _stop(
     status: str = "stopped",
     clear_cursor: bool = False,
 ) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        fields = ["status", "stop_action", "error", "finished_at", "resume_after", "exchanges"]
-        if stop is not None and stop.exchange is not None:
-            _save_exchange(run, stop.exchange, Exchange.Role.STOP)
-        run.status, run.stop_action, run.error, run.finished_at = status, action, message[:2000], now
-        run.resume_after = now + timedelta(seconds=stop.resume_after) if stop and stop.resume_after else None
-        if clear_cursor:
-            run.cursor = {}
-            fields.append("cursor")
-        run.save(update_fields=fields)
-        audit("recheck.run_stopped", obj=run, source=run.source.name, stop_action=action, message=message[:500])
+    stop_run(run, action, message, stop, event="recheck.run_stopped", status=status, clear_cursor=clear_cursor)
 
 
 # ---------------------------------------------------------------------------------------------
