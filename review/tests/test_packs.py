@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evidence.models import Exchange, Post
+from evidence.models import Exchange, ParentLookup, Post
 from linkage.models import Link
 from oversight.models import AuditEvent
 from review import notices
@@ -284,6 +284,8 @@ def test_the_conversation_above_a_post_shows_the_members_words_and_only_refers_t
     Post.objects.filter(pk=alice_first.pk).update(kind="reply", parent_platform_id=bob_post.platform_id)
     Post.objects.filter(pk=alice_second.pk).update(kind="quote", parent_platform_id=own_earlier.platform_id)
     Post.objects.filter(pk=own_earlier.pk).update(kind="reply", parent_platform_id="4242")
+    ParentLookup.objects.create(platform="x", asked_id="4242", outcome="gone", run=collected.run,
+                                asked_at=timezone.now(), reason="Not Found Error")  # fmt: skip
     triage()
     case = close_case(collected.members["alice"], cast, "refer")
 
@@ -295,5 +297,6 @@ def test_the_conversation_above_a_post_shows_the_members_words_and_only_refers_t
     assert f"x id {bob_post.platform_id}" in index and bob_post.sha256 in index
     assert "The case's post is in reply to the post above:" in index
     assert "My own earlier musing" in index and "the member's account" in index
-    assert "A post the organisation has not collected (x id 4242)." in index
+    assert "A post the organisation has not collected (x id 4242). When the organisation asked for it on" in index
+    assert "the platform no longer showed it." in index
     assert _verify(_unzip(tmp_path / "pack.zip", tmp_path / "unzipped")).returncode == 0
